@@ -1,0 +1,43 @@
+"""The ``rag`` command: the CLI root. It mounts each feature's typer commands and turns
+``RagError`` into a one-line message and exit code 2. Feature modules import their heavy
+libraries inside the commands, so ``rag --help`` stays fast."""
+
+import logging
+import sys
+
+import typer
+
+from rag.errors import RagError
+
+app = typer.Typer(
+    name="rag",
+    help="Grounded generation over your documents: ingest, search, ask, serve, evaluate, fine-tune.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages to stderr.")) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def _mount_features() -> None:
+    from ingest.cli import register as register_ingest
+
+    register_ingest(app)
+
+
+_mount_features()
+
+
+def main() -> None:
+    try:
+        app()
+    except RagError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from None

