@@ -44,3 +44,11 @@ def conn(settings):
     connection = connect(settings)
     yield connection
     connection.close()
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real MiniLM embedder, loaded once per session (use only in ``slow`` tests)."""
+    from models.embedder import load_embedder
+
+    return load_embedder(Settings())

@@ -1,0 +1,1 @@
+"""Models: the sentence embedder (and, from other features, generator and registry)."""
