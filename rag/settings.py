@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads; unset = all cores.")
 
     # Service
+    service_host: str = Field("127.0.0.1", description="Interface `rag serve` binds to by default.")
+    service_port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on by default.")
+    rate_limit_per_minute: int = Field(60, ge=1, description="Requests per API key per minute before 429.")
+    max_query_chars: int = Field(2000, ge=1, description="Longest query the service accepts, in characters.")
+    default_k: int = Field(5, ge=1, description="Passages retrieved when a request gives no k.")
+    max_k: int = Field(50, ge=1, description="Largest k a request may ask for.")
 
     # Fine-tuning
 
