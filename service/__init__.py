@@ -1,0 +1,1 @@
+"""The HTTP service: a FastAPI app built by ``service.app.create_app(settings)``."""

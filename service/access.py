@@ -1,0 +1,52 @@
+"""Which key may do what: the role matrix, and the collections a request may read.
+Pure functions over plain data, so the matrix is tested without HTTP."""
+
+from enum import Enum
+
+from rag.errors import InputError
+from retrieval.filters import Filter, collection_filter, parse_filter_json
+from service.keys import ApiKey, Role
+
+
+class Action(str, Enum):
+    search = "search"
+    generate = "generate"
+    feedback = "feedback"
+    logs = "logs"
+
+
+ALLOWED: dict[Action, frozenset[Role]] = {
+    Action.search: frozenset({Role.reader, Role.user, Role.admin}),
+    Action.generate: frozenset({Role.user, Role.admin}),
+    Action.feedback: frozenset({Role.user, Role.admin}),
+    Action.logs: frozenset({Role.admin}),
+}
+
+
+def may(role: Role, action: Action) -> bool:
+    return role in ALLOWED[action]
+
+
+def request_filters(filters: dict | None, collection: str | None) -> list[Filter]:
+    """The request's own filters (``filters`` object plus ``collection``), field names in errors."""
+    try:
+        parsed = parse_filter_json(filters)
+    except InputError as exc:
+        raise InputError(f"filters: {exc}") from None
+    return parsed + ([collection_filter([collection])] if collection else [])
+
+
+def named_collections(filters: list[Filter]) -> set[str]:
+    return {str(v) for f in filters if f.field == "collection" for v in f.values}
+
+
+def forbidden_collections(key: ApiKey, filters: list[Filter]) -> set[str]:
+    """The collections the request names that the key may not read."""
+    if key.collections is None:
+        return set()
+    return named_collections(filters) - set(key.collections)
+
+
+def scoped_filters(key: ApiKey, filters: list[Filter]) -> list[Filter]:
+    """The request's filters, restricted to the key's collections when it has a list."""
+    return filters + ([collection_filter(key.collections)] if key.collections is not None else [])
