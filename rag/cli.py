@@ -28,8 +28,10 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
 
 def _mount_features() -> None:
     from ingest.cli import register as register_ingest
+    from retrieval.cli import register as register_retrieval
 
     register_ingest(app)
+    register_retrieval(app)
 
 
 _mount_features()

@@ -24,9 +24,25 @@ class Settings(BaseSettings):
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")
     hnsw_ef_search: int = Field(100, ge=1, description="pgvector HNSW ef_search.")
+    bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation.")
+    bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 document-length normalisation.")
+    fusion: Literal["rrf", "convex"] = Field("rrf", description="How hybrid search fuses the two sides.")
+    rrf_k: int = Field(60, ge=0, description="Reciprocal rank fusion constant.")
+    fusion_alpha: float = Field(0.5, ge=0, le=1, description="Dense weight in the convex combination.")
+    overfetch: int = Field(4, ge=1, description="Each hybrid side fetches overfetch x k before fusing.")
+    search_pool_size: int = Field(8, ge=1, description="Database connections (and hybrid threads) per searcher.")
+    index_refresh_seconds: float = Field(2.0, ge=0, description="How often a searcher checks for a newer index build.")
 
     # Generation
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads; unset = all cores.")
+    generator_dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto", description="Generator weights dtype; auto = bfloat16 where the CPU has native bf16, else float32."
+    )
+    max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
+    refusal_threshold: float = Field(
+        0.3, description="Refuse without calling the model when the best passage's dense similarity is below this."
+    )
+    redact_pii: bool = Field(True, description="Redact emails, phones, card numbers and IPs in logged queries and answers.")
 
     # Service
     service_host: str = Field("127.0.0.1", description="Interface `rag serve` binds to by default.")

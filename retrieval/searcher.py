@@ -1,0 +1,215 @@
+"""``Searcher``: the one object callers search through (CLI, answering pipeline, service).
+
+It owns a connection pool, loads each side on first use (BM25 index, embedder, FAISS index),
+runs the two sides of a hybrid search concurrently, fuses them, and returns hydrated hits.
+Every ``RAG_INDEX_REFRESH_SECONDS`` it looks at the latest FAISS build id; when ingest has
+written a newer one it loads the new indexes in the background of one request while the others
+keep using the old ones. Safe to share between threads.
+
+Scores: ``score`` is the mode's own (BM25, cosine, or the fused score in [0, 1], see
+``retrieval.fusion``); ``scores["dense"]`` is the raw cosine of every hit whenever the query was
+embedded (dense and hybrid), ``scores["bm25"]`` the raw BM25 score when the keyword side
+returned that chunk. The cosine is absolute, so it is the signal to threshold for "no answer"."""
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from typing import Any
+
+import numpy as np
+from psycopg_pool import ConnectionPool
+
+from models.embedder import Embedder
+from rag.errors import InputError
+from rag.settings import Settings
+from retrieval.allowed import AllowedIds
+from retrieval.base import Ranked
+from retrieval.bm25 import Bm25Retriever
+from retrieval.bm25_store import latest_ingest_stamp, load_bm25
+from retrieval.filters import CHUNK_JOIN, Filter
+from retrieval.fusion import fuse
+
+MODES = ("hybrid", "bm25", "dense")
+
+
+@dataclass
+class SearchHit:
+    chunk_id: int
+    source: str
+    collection: str
+    text: str
+    span: tuple[int, int]
+    metadata: dict
+    score: float
+    scores: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        document = asdict(self)
+        document["span"] = list(self.span)
+        return document
+
+
+@dataclass
+class _Sides:
+    """The indexes loaded for one ingest stamp; each side is loaded on first use."""
+
+    stamp: int
+    bm25: Bm25Retriever | None = None
+    dense: Any = None  # FaissRetriever | PgvectorRetriever
+
+
+class Searcher:
+    def __init__(self, settings: Settings, pool: ConnectionPool, embedder: Embedder | None = None):
+        self.settings = settings
+        self._pool = pool
+        self._embedder = embedder
+        self._allowed = AllowedIds(pool)
+        self._executor = ThreadPoolExecutor(max_workers=settings.search_pool_size, thread_name_prefix="rag-search")
+        self._load_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._embed_lock = threading.Lock()  # a fast tokenizer must not be used by two threads at once
+        with pool.connection() as conn:
+            self._sides = _Sides(latest_ingest_stamp(conn))
+        self._checked_at = time.monotonic()
+
+    def search(
+        self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None
+    ) -> list[SearchHit]:
+        """The ``k`` best chunks for ``query`` that pass every filter, best first."""
+        if mode not in MODES:
+            raise InputError(f"unknown mode {mode!r}; expected one of: {', '.join(MODES)}")
+        if k < 1:
+            raise InputError(f"k must be at least 1; got {k}")
+        if not query.strip():
+            raise InputError("the query is empty; pass some words to search for")
+        sides = self._current_sides()
+        filters = filters or []
+        vector = None
+        keyword: Ranked = []
+        if mode == "bm25":
+            ranked = keyword = self._bm25(sides).search(query, k, filters)
+        elif mode == "dense":
+            vector = self.embed(query)
+            ranked = self._dense(sides).search_vector(vector, k, filters)
+        else:
+            fetch = k * self.settings.overfetch
+            dense_side = self._dense(sides)
+
+            def embed_and_search() -> tuple[np.ndarray, Ranked]:
+                embedded = self.embed(query)
+                return embedded, dense_side.search_vector(embedded, fetch, filters)
+
+            pending = self._executor.submit(embed_and_search)
+            keyword = self._bm25(sides).search(query, fetch, filters)
+            vector, semantic = pending.result()
+            ranked = fuse(
+                keyword, semantic, method=self.settings.fusion, rrf_k=self.settings.rrf_k, alpha=self.settings.fusion_alpha
+            )[:k]
+        return self._hydrate(ranked, dict(keyword), vector)
+
+    def embed(self, query: str) -> np.ndarray:
+        embedder = self._loaded_embedder()
+        with self._embed_lock:
+            return embedder.embed([query])[0]
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+        self._pool.close()
+
+    def __enter__(self) -> "Searcher":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _hydrate(self, ranked: Ranked, bm25_scores: dict[int, float], vector: np.ndarray | None) -> list[SearchHit]:
+        if not ranked:
+            return []
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT c.id, s.uri, col.name, c.text, c.char_start, c.char_end, s.metadata,"
+                f" 1 - (c.embedding <=> %s::vector) FROM {CHUNK_JOIN} WHERE c.id = ANY(%s)",
+                (vector, [cid for cid, _ in ranked]),
+            ).fetchall()
+        by_id = {row[0]: row for row in rows}
+        hits = []
+        for chunk_id, score in ranked:
+            row = by_id.get(chunk_id)
+            if row is None:  # replaced by an ingest since the index was loaded
+                continue
+            _, uri, collection, text, start, end, metadata, cosine = row
+            scores = {"bm25": bm25_scores.get(chunk_id), "dense": None if cosine is None else float(cosine)}
+            hits.append(SearchHit(chunk_id, uri, collection, text, (start, end), metadata, float(score), scores))
+        return hits
+
+    def _current_sides(self) -> _Sides:
+        due = time.monotonic() - self._checked_at >= self.settings.index_refresh_seconds
+        if due and self._refresh_lock.acquire(blocking=False):
+            try:
+                self._checked_at = time.monotonic()
+                with self._pool.connection() as conn:
+                    stamp = latest_ingest_stamp(conn)
+                if stamp != self._sides.stamp:
+                    old, new = self._sides, _Sides(stamp)
+                    if old.bm25 is not None:
+                        self._bm25(new)
+                    if old.dense is not None:
+                        self._dense(new)
+                    self._sides = new
+            finally:
+                self._refresh_lock.release()
+        return self._sides
+
+    def _bm25(self, sides: _Sides) -> Bm25Retriever:
+        if sides.bm25 is None:
+            with self._load_lock:
+                if sides.bm25 is None:
+                    index = load_bm25(self.settings, self._pool, sides.stamp)
+                    sides.bm25 = Bm25Retriever(index, partial(self._allowed.ids, stamp=sides.stamp))
+        return sides.bm25
+
+    def _dense(self, sides: _Sides):
+        if sides.dense is None:
+            embedder = self._loaded_embedder()
+            with self._load_lock:
+                if sides.dense is None:
+                    sides.dense = self._open_dense(embedder, sides.stamp)
+        return sides.dense
+
+    def _open_dense(self, embedder: Embedder, stamp: int):
+        from retrieval.dense import FaissRetriever, PgvectorRetriever
+
+        if self.settings.vector_backend == "pgvector":
+            return PgvectorRetriever(self._pool, embedder, self.settings.hnsw_ef_search)
+        from rag.faiss_index import FaissIndex
+
+        return FaissRetriever(FaissIndex.load(self.settings), embedder, partial(self._allowed.ids, stamp=stamp))
+
+    def _loaded_embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._load_lock:
+                if self._embedder is None:
+                    from models.embedder import load_embedder
+
+                    self._embedder = load_embedder(self.settings)
+        return self._embedder
+
+
+def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
+    """A searcher over the configured database; indexes and the embedder load on first use."""
+    from pgvector.psycopg import register_vector
+
+    from rag.db import connect, database_url
+
+    connect(settings).close()  # migrates the schema once, before the pool opens
+    pool = ConnectionPool(
+        database_url(settings),
+        min_size=1,
+        max_size=settings.search_pool_size,
+        configure=register_vector,
+        open=True,
+        name="rag-search",
+    )
+    return Searcher(settings, pool, embedder)
