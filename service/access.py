@@ -1,10 +1,14 @@
 """Which key may do what: the role matrix, and the collections a request may read.
-Pure functions over plain data, so the matrix is tested without HTTP."""
+Pure functions over plain data (so the matrix is tested without HTTP), and
+``authorized_filters`` that checks a request's collections against the database."""
 
 from enum import Enum
 
+import psycopg
+
 from rag.errors import InputError
 from retrieval.filters import Filter, collection_filter, parse_filter_json
+from service.errors import ApiError
 from service.keys import ApiKey, Role
 
 
@@ -50,3 +54,33 @@ def forbidden_collections(key: ApiKey, filters: list[Filter]) -> set[str]:
 def scoped_filters(key: ApiKey, filters: list[Filter]) -> list[Filter]:
     """The request's filters, restricted to the key's collections when it has a list."""
     return filters + ([collection_filter(key.collections)] if key.collections is not None else [])
+
+
+def unknown_collections(conn: psycopg.Connection, names: set[str]) -> list[str]:
+    if not names:
+        return []
+    known = {row[0] for row in conn.execute("SELECT name FROM collections WHERE name = ANY(%s)", (list(names),))}
+    return sorted(names - known)
+
+
+def authorized_filters(
+    conn: psycopg.Connection, key: ApiKey, filters: dict | None, collection: str | None
+) -> list[Filter]:
+    """The filters a request searches with: its own, checked (422 for an unknown collection,
+    403 for one the key may not read), then restricted to the key's collections."""
+    parsed = request_filters(filters, collection)
+    unknown = unknown_collections(conn, named_collections(parsed))
+    if unknown:
+        field = "collection" if collection in unknown else "filters.collection"
+        raise InputError(
+            f"{field}: unknown collection(s) {', '.join(map(repr, unknown))}; "
+            "use an ingested collection (`rag status` lists them) or leave it out."
+        )
+    forbidden = forbidden_collections(key, parsed)
+    if forbidden:
+        raise ApiError(
+            403, "forbidden",
+            f"this key may not read collection(s) {', '.join(map(repr, sorted(forbidden)))}; "
+            f"it may read: {', '.join(key.collections or [])}.",
+        )
+    return scoped_filters(key, parsed)

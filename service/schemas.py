@@ -49,3 +49,23 @@ class HealthResponse(BaseModel):
     status: Literal["ok"] = "ok"
     database: Literal["ok"] = "ok"
     schema_version: int = Field(description="The highest applied migration.")
+
+
+class Scores(BaseModel):
+    bm25: float | None = Field(None, description="Raw BM25 score, when the keyword side returned the chunk.")
+    dense: float | None = Field(None, description="Cosine similarity, when the query was embedded.")
+
+
+class SearchResult(BaseModel):
+    chunk_id: int
+    source: str = Field(description="The source document's URI.")
+    collection: str
+    text: str
+    span: tuple[int, int] = Field(description="Character offsets [start, end) of the chunk in its source text.")
+    metadata: dict[str, Any]
+    score: float = Field(description="The mode's score: BM25, cosine, or fused in [0, 1].")
+    scores: Scores
+
+
+class SearchResponse(BaseModel):
+    results: list[SearchResult]
