@@ -29,9 +29,11 @@ def _root(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug
 def _mount_features() -> None:
     from ingest.cli import register as register_ingest
     from retrieval.cli import register as register_retrieval
+    from service.cli import register as register_service
 
     register_ingest(app)
     register_retrieval(app)
+    register_service(app)
 
 
 _mount_features()
