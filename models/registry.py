@@ -1,0 +1,137 @@
+"""The model registry: every generator the service could serve (the base, fine-tuned full
+models, LoRA adapters on the base), its files' sha256, its parent, metrics and the config
+that made it. One model at most is ``promoted``; the service serves it, else the base.
+
+Status changes are recorded in ``model_events`` with an optional note (a forced promotion
+says so there). The promotion gate (compare metrics) is built on top of ``set_status``."""
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg.types.json import Jsonb
+
+from models.artifact import ModelArtifact
+from rag.errors import InputError, NotFoundError
+
+KINDS = ("base", "adapter", "full")
+STATUSES = ("candidate", "promoted", "retired")
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    id: int
+    name: str
+    kind: str
+    path: str
+    sha256: str
+    parent_id: int | None
+    status: str
+    metrics: dict[str, Any]
+    config: dict[str, Any]
+    dataset_version_id: int | None
+    created_at: datetime
+
+    @property
+    def artifact(self) -> ModelArtifact:
+        return ModelArtifact(path=Path(self.path), sha256=self.sha256)
+
+    def summary(self) -> dict[str, Any]:
+        """What a response or log names the model by."""
+        return {"id": self.id, "name": self.name, "kind": self.kind, "sha256": self.sha256}
+
+
+_COLUMNS = "id, name, kind, path, sha256, parent_id, status, metrics, config, dataset_version_id, created_at"
+
+
+def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
+    if value not in allowed:
+        raise InputError(f"unknown model {what} {value!r}; expected one of: {', '.join(allowed)}.")
+
+
+def register_model(
+    conn: psycopg.Connection,
+    *,
+    name: str,
+    kind: str,
+    path: Path | str,
+    sha256: str,
+    parent_id: int | None = None,
+    status: str = "candidate",
+    metrics: dict[str, Any] | None = None,
+    config: dict[str, Any] | None = None,
+) -> int:
+    """Insert a model and return its id (promoting one retires the model promoted before)."""
+    _check(kind, KINDS, "kind")
+    _check(status, STATUSES, "status")
+    with conn.transaction():
+        model_id = conn.execute(
+            "INSERT INTO models (name, kind, path, sha256, parent_id, status, metrics, config)"
+            " VALUES (%s, %s, %s, %s, %s, 'candidate', %s, %s) RETURNING id",
+            (name, kind, str(path), sha256, parent_id, Jsonb(metrics or {}), Jsonb(config or {})),
+        ).fetchone()[0]
+        if status != "candidate":
+            set_status(conn, model_id, status, note="registered")
+    return model_id
+
+
+def _select(conn: psycopg.Connection, where: str, params: tuple = ()) -> list[ModelRecord]:
+    with conn.cursor(row_factory=class_row(ModelRecord)) as cur:
+        return cur.execute(f"SELECT {_COLUMNS} FROM models {where}", params).fetchall()
+
+
+def get_model(conn: psycopg.Connection, model_id: int) -> ModelRecord:
+    found = _select(conn, "WHERE id = %s", (model_id,))
+    if not found:
+        raise NotFoundError(f"no model with id {model_id}; `rag models list` shows the registered ones.")
+    return found[0]
+
+
+def list_models(conn: psycopg.Connection) -> list[ModelRecord]:
+    return _select(conn, "ORDER BY id")
+
+
+def register_base(conn: psycopg.Connection, artifact: ModelArtifact, *, name: str = "base") -> ModelRecord:
+    """The base model's record, registered the first time these weights are seen."""
+    found = _select(conn, "WHERE kind = 'base' AND sha256 = %s ORDER BY id LIMIT 1", (artifact.sha256,))
+    if found:
+        return found[0]
+    return get_model(conn, register_model(conn, name=name, kind="base", path=artifact.path, sha256=artifact.sha256))
+
+
+def serving_model(conn: psycopg.Connection, *, base: ModelArtifact | None = None) -> ModelRecord:
+    """The promoted model, else the base: ``base`` (registered on first use) when given,
+    else the newest registered base."""
+    promoted = _select(conn, "WHERE status = 'promoted'")
+    if promoted:
+        return promoted[0]
+    if base is not None:
+        return register_base(conn, base)
+    latest = _select(conn, "WHERE kind = 'base' ORDER BY id DESC LIMIT 1")
+    if not latest:
+        raise NotFoundError("no model is registered yet; load the base model once (`rag ask ...`) to register it.")
+    return latest[0]
+
+
+def set_status(conn: psycopg.Connection, model_id: int, status: str, *, note: str | None = None) -> None:
+    """Change a model's status and record it; promoting retires the model promoted before."""
+    _check(status, STATUSES, "status")
+    with conn.transaction():
+        current = get_model(conn, model_id)
+        if status == "promoted":
+            for previous in conn.execute(
+                "UPDATE models SET status = 'retired' WHERE status = 'promoted' AND id <> %s RETURNING id", (model_id,)
+            ).fetchall():
+                _record_event(conn, previous[0], "promoted", "retired", f"replaced by model {model_id}")
+        conn.execute("UPDATE models SET status = %s WHERE id = %s", (status, model_id))
+        _record_event(conn, model_id, current.status, status, note)
+
+
+def _record_event(conn: psycopg.Connection, model_id: int, from_status: str, to_status: str, note: str | None) -> None:
+    conn.execute(
+        "INSERT INTO model_events (model_id, from_status, to_status, note) VALUES (%s, %s, %s, %s)",
+        (model_id, from_status, to_status, note),
+    )
