@@ -1,0 +1,113 @@
+"""Find the sources under the given paths, streaming: a file is one source, a JSONL file is
+a corpus with one source per line. Each source carries its uri, its content hash and a
+``load`` that returns its raw text, so an unchanged source is skipped without parsing."""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.cleaning import ReadError
+from ingest.readers import JSONL_MIME, JSONL_SUFFIXES, READERS
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    uri: str
+    sha256: str
+    size_bytes: int
+    mime_type: str
+    load: Callable[[], str]
+    metadata: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailedInput:
+    uri: str
+    error: str
+
+
+@dataclass(frozen=True)
+class SkippedInput:
+    uri: str
+
+
+Discovered = SourceInput | FailedInput | SkippedInput
+
+
+def path_uri(path: Path) -> str:
+    return path.resolve().as_uri()
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def uri_patterns(path: Path) -> list[str]:
+    """SQL ``LIKE`` patterns matching the uri of every source found under ``path``."""
+    uri = _escape_like(path_uri(path))
+    return [uri + "/%"] if path.is_dir() else [uri, uri + "#%"]
+
+
+def discover(path: Path) -> Iterator[Discovered]:
+    """Sources under ``path`` (a file or a folder, recursive, hidden names skipped), in order."""
+    files = [path] if path.is_file() else sorted(
+        p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    )
+    for file in files:
+        suffix = file.suffix.lower()
+        if suffix in JSONL_SUFFIXES:
+            yield from _jsonl_rows(file)
+        elif suffix in READERS:
+            yield _file_source(file, *READERS[suffix])
+        else:
+            yield SkippedInput(path_uri(file))
+
+
+def _file_source(file: Path, mime_type: str, reader: Callable[[bytes], str]) -> Discovered:
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        return FailedInput(path_uri(file), f"cannot read the file ({exc.strerror})")
+    return SourceInput(
+        uri=path_uri(file),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size_bytes=len(data),
+        mime_type=mime_type,
+        load=lambda: reader(data),
+    )
+
+
+def row_text(row: dict) -> str:
+    """A corpus row's text; a title goes first, it matters for retrieval."""
+    text = str(row.get("text") or "")
+    title = str(row.get("title") or "").strip()
+    return f"{title}\n\n{text}" if title else text
+
+
+def _jsonl_rows(file: Path) -> Iterator[Discovered]:
+    base = path_uri(file)
+    with file.open("rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                if not isinstance(row, dict):
+                    raise ReadError("a row must be a JSON object")
+            except (ValueError, ReadError) as exc:
+                yield FailedInput(f"{base}#line-{number}", f"invalid JSONL row: {exc}")
+                continue
+            row_id = row.get("_id", row.get("id"))
+            uri = f"{base}#{row_id if row_id not in (None, '') else f'line-{number}'}"
+            metadata = row.get("metadata")
+            text = row_text(row)
+            yield SourceInput(
+                uri=uri,
+                sha256=hashlib.sha256(line.rstrip(b"\r\n")).hexdigest(),
+                size_bytes=len(line),
+                mime_type=JSONL_MIME,
+                load=lambda text=text: text,
+                metadata=metadata if isinstance(metadata, dict) else {},
+            )

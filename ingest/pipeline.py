@@ -1,0 +1,194 @@
+"""The ingest pipeline: discover -> clean -> chunk -> dedup -> embed -> write, streaming.
+
+Sources are prepared one by one and flushed in batches of chunks, so the embedder sees full
+batches even when every source is one short JSONL row. Each source is then written in its
+own transaction; the FAISS index is reconciled from Postgres at the end, so a run killed at
+any moment leaves a state the next run completes."""
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from ingest.chunking import Chunk, chunk_text
+from ingest.cleaning import ReadError, clean_text
+from ingest.dedup import Fingerprinter, find_duplicates, word_shingles
+from ingest.discovery import Discovered, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
+from ingest.report import IngestReport
+from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
+from ingest.store import ChunkRow, SourceRow, allocate_chunk_ids, delete_sources, known_originals, write_source
+from models.embedder import Embedder, load_embedder
+from rag.console import progress
+from rag.db import connection
+from rag.errors import InputError
+from rag.faiss_index import FaissIndex
+from rag.settings import Settings
+
+_FLUSH_BATCHES = 4  # embed this many embedder batches at once
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    source: SourceInput
+    replaces: int | None
+    chunks: list[Chunk]
+
+
+class _Ingestor:
+    """Holds one run's state: the pending batch, the counts, the known sources."""
+
+    def __init__(self, settings: Settings, conn: psycopg.Connection, embedder: Embedder, report: IngestReport,
+                 collection: int, known: dict[str, tuple[int, str]], metadata: dict[str, str], synthetic: bool):
+        self.settings, self.conn, self.embedder, self.report = settings, conn, embedder, report
+        self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
+        self.max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
+        self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
+        self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
+        self.flush_size = settings.embed_batch_size * _FLUSH_BATCHES
+        self.pending: list[_Prepared] = []
+        self.pending_chunks = 0
+        self.seen: set[str] = set()
+
+    def take(self, item: Discovered) -> None:
+        if isinstance(item, SkippedInput):
+            self.report.skipped += 1
+        elif isinstance(item, FailedInput):
+            self.seen.add(item.uri)
+            self.report.fail(item.uri, item.error)
+        elif item.uri in self.seen:
+            self.report.fail(item.uri, "the same source uri appears twice in this run (a repeated JSONL id?)")
+        else:
+            self.seen.add(item.uri)
+            self._prepare(item)
+
+    def _prepare(self, source: SourceInput) -> None:
+        previous = self.known.get(source.uri)
+        if previous and previous[1] == source.sha256:
+            self.report.unchanged += 1
+            return
+        try:
+            text = clean_text(source.load())
+        except ReadError as exc:
+            self.report.fail(source.uri, str(exc))
+            return
+        chunks = chunk_text(text, self.embedder.tokenizer, self.max_tokens, self.overlap) if text else []
+        if not chunks:
+            self.report.fail(source.uri, "no text left after cleaning")
+            return
+        self.pending.append(_Prepared(source, previous[0] if previous else None, chunks))
+        self.pending_chunks += len(chunks)
+        if self.pending_chunks >= self.flush_size:
+            self.flush()
+
+    def flush(self) -> None:
+        """Dedup, embed and write the pending sources, each in its own transaction."""
+        batch, self.pending, self.pending_chunks = self.pending, [], 0
+        if not batch:
+            return
+        texts = [c.text for p in batch for c in p.chunks]
+        fingerprints = self.fingerprinter.fingerprints(texts)
+        ids = allocate_chunk_ids(self.conn, len(texts))
+        exact, bands, texts_by_id = known_originals(
+            self.conn, self.collection, [f.content_hash for f in fingerprints],
+            sorted({key for f in fingerprints for key in f.bands}), [p.replaces for p in batch if p.replaces],
+        )
+        shingles = {chunk_id: word_shingles(text) for chunk_id, text in texts_by_id.items()}
+        decisions = find_duplicates(ids, fingerprints, exact, bands, shingles, self.settings.near_duplicate_threshold)
+        vectors = iter(self.embedder.embed([t for t, d in zip(texts, decisions) if d is None]))
+        decided = iter(zip(ids, fingerprints, decisions))
+        for prepared in batch:
+            rows = [
+                ChunkRow(chunk_id, chunk, fingerprint, duplicate, None if duplicate else next(vectors))
+                for chunk, (chunk_id, fingerprint, duplicate) in zip(prepared.chunks, decided)
+            ]
+            self._write(prepared, rows)
+
+    def _write(self, prepared: _Prepared, rows: list[ChunkRow]) -> None:
+        source = prepared.source
+        row = SourceRow(
+            self.collection, source.uri, source.sha256, source.size_bytes, source.mime_type,
+            {**self.metadata, **source.metadata}, self.synthetic, self.report.run_id,
+        )
+        try:
+            with self.conn.transaction():
+                removed = delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
+                write_source(self.conn, row, rows)
+        except psycopg.Error as exc:
+            self.report.fail(source.uri, f"database write failed: {exc}".strip())
+            return
+        self.report.removed += removed
+        self.report.changed += prepared.replaces is not None
+        self.report.new += prepared.replaces is None
+        self.report.added += len(rows)
+        self.report.exact_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "exact")
+        self.report.near_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "near")
+
+    def prune(self) -> None:
+        """Delete the known sources under the given paths that this run did not find."""
+        for uri, (source_id, _) in self.known.items():
+            if uri not in self.seen:
+                with self.conn.transaction():
+                    self.report.removed += delete_sources(self.conn, [source_id], self.embedder.embed)
+                self.report.pruned += 1
+
+
+def ingest_paths(
+    settings: Settings,
+    paths: list[Path],
+    *,
+    collection: str,
+    metadata: dict[str, str] | None = None,
+    synthetic: bool = False,
+    prune: bool = False,
+    embedder: Embedder | None = None,
+    show_progress: bool = True,
+) -> IngestReport:
+    """Ingest files and folders into ``collection``; see the module docstring."""
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"path not found: {', '.join(missing)}; pass existing files or folders.")
+    if not collection.strip():
+        raise InputError("empty --collection; pass a name such as 'demo'.")
+    embedder = embedder or load_embedder(settings)
+    started = time.perf_counter()
+    report = IngestReport()
+    with connection(settings, autocommit=True) as conn:
+        # A killed client loses nothing committed; a crash of the server itself may lose the
+        # last commits, which the next run (idempotent) redoes.
+        conn.execute("SET synchronous_commit TO off")
+        collection_key = collection_id(conn, collection)
+        lock_collection(conn, collection_key, collection)
+        parameters = _parameters(settings, embedder, paths, synthetic, prune)
+        report.run_id = start_run(conn, collection_key, parameters)
+        known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
+        ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
+        items = (item for path in paths for item in discover(path))
+        bar = progress(items, desc="ingest", unit="source") if show_progress else items
+        for item in bar:
+            ingestor.take(item)
+            if show_progress:
+                bar.set_postfix(chunks_per_s=f"{report.added / max(time.perf_counter() - started, 1e-9):.0f}")
+        ingestor.flush()
+        if prune:
+            ingestor.prune()
+        index = FaissIndex.load(settings)
+        index.reconcile(conn)
+        report.index_build_id = index.save(conn, report.run_id)
+        report.seconds = time.perf_counter() - started
+        finish_run(conn, report.run_id, report.to_json(), failed=report.failed > 0)
+    return report
+
+
+def _parameters(
+    settings: Settings, embedder: Embedder, paths: list[Path], synthetic: bool, prune: bool
+) -> dict[str, object]:
+    return {
+        "paths": [str(p.resolve()) for p in paths],
+        "embedder": str(embedder.model_dir),
+        "chunk_tokens": settings.chunk_tokens,
+        "chunk_overlap": settings.chunk_overlap,
+        "near_duplicate_threshold": settings.near_duplicate_threshold,
+        "synthetic": synthetic,
+        "prune": prune,
+    }

@@ -1,0 +1,148 @@
+"""Writes and deletes of sources with their chunks, vectors, LSH bands and duplicate
+provenance. Chunk rows go in with binary ``COPY``; each call runs in one transaction."""
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from ingest.chunking import Chunk
+from ingest.dedup import BandKey, Duplicate, Fingerprint
+
+Embed = Callable[[list[str]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    collection_id: int
+    uri: str
+    sha256: str
+    size_bytes: int
+    mime_type: str
+    metadata: dict[str, object]
+    synthetic: bool
+    ingest_run_id: int
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: int
+    chunk: Chunk
+    fingerprint: Fingerprint
+    duplicate: Duplicate | None
+    vector: np.ndarray | None  # None exactly when ``duplicate`` is set
+
+
+def allocate_chunk_ids(conn: psycopg.Connection, count: int) -> list[int]:
+    """Reserve chunk ids up front, so duplicates can point at chunks not yet written."""
+    if count == 0:
+        return []
+    rows = conn.execute(
+        "SELECT nextval(pg_get_serial_sequence('chunks', 'id')) FROM generate_series(1, %s)", (count,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def known_originals(
+    conn: psycopg.Connection,
+    collection_id: int,
+    hashes: Sequence[str],
+    bands: Sequence[BandKey],
+    exclude_source_ids: Sequence[int],
+) -> tuple[dict[str, int], dict[BandKey, list[int]], dict[int, str]]:
+    """Searchable chunks of the collection that share a content hash or an LSH band with
+    the given ones: (hash -> chunk id, band -> chunk ids, chunk id -> text)."""
+    exact = dict(
+        conn.execute(
+            "SELECT c.content_hash, min(c.id) FROM chunks c JOIN sources s ON s.id = c.source_id"
+            " WHERE c.content_hash = ANY(%s) AND c.embedding IS NOT NULL AND s.collection_id = %s"
+            " AND s.id <> ALL(%s) GROUP BY c.content_hash",
+            (list(set(hashes)), collection_id, list(exclude_source_ids)),
+        ).fetchall()
+    )
+    band_map: dict[BandKey, list[int]] = {}
+    texts: dict[int, str] = {}
+    if bands:
+        rows = conn.execute(
+            "SELECT b.band, b.hash, c.id, c.text FROM chunk_bands b"
+            " JOIN unnest(%s::smallint[], %s::bigint[]) AS q(band, hash) ON q.band = b.band AND q.hash = b.hash"
+            " JOIN chunks c ON c.id = b.chunk_id JOIN sources s ON s.id = c.source_id"
+            " WHERE c.embedding IS NOT NULL AND s.collection_id = %s AND s.id <> ALL(%s)",
+            ([k[0] for k in bands], [k[1] for k in bands], collection_id, list(exclude_source_ids)),
+        ).fetchall()
+        for band, hash_, chunk_id, text in rows:
+            band_map.setdefault((band, hash_), []).append(chunk_id)
+            texts[chunk_id] = text
+    return exact, band_map, texts
+
+
+def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[ChunkRow]) -> int:
+    """Insert one source with its chunks, bands and duplicate rows; return the source id."""
+    source_id = conn.execute(
+        "INSERT INTO sources (collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic, ingest_run_id)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+        (
+            source.collection_id, source.uri, source.sha256, source.size_bytes, source.mime_type,
+            json.dumps(source.metadata), source.synthetic, source.ingest_run_id,
+        ),
+    ).fetchone()[0]
+    with conn.cursor() as cur:
+        with cur.copy(
+            "COPY chunks (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding)"
+            " FROM STDIN WITH (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector"])
+            for ordinal, row in enumerate(chunks):
+                c = row.chunk
+                copy.write_row(
+                    [row.id, source_id, ordinal, c.start, c.end, c.text, c.token_count,
+                     row.fingerprint.content_hash, row.vector]
+                )
+        with cur.copy("COPY chunk_bands (chunk_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "int2", "int8"])
+            for row in chunks:
+                for band, hash_ in row.fingerprint.bands:
+                    copy.write_row([row.id, band, hash_])
+        duplicates = [row for row in chunks if row.duplicate]
+        if duplicates:
+            with cur.copy(
+                "COPY duplicates (chunk_id, original_chunk_id, kind, similarity, ingest_run_id) FROM STDIN"
+            ) as copy:
+                for row in duplicates:
+                    d = row.duplicate
+                    copy.write_row([row.id, d.original_id, d.kind, d.similarity, source.ingest_run_id])
+    return source_id
+
+
+def delete_sources(conn: psycopg.Connection, source_ids: Sequence[int], embed: Embed) -> int:
+    """Delete sources with their chunks; return the number of chunks removed.
+
+    A deleted chunk that other sources duplicate hands its place to one of them (an exact
+    copy first, taking over the vector; a near copy gets its own), and the remaining
+    duplicates point at that heir, so nothing searchable is lost."""
+    ids = list(source_ids)
+    if not ids:
+        return 0
+    rows = conn.execute(
+        "SELECT d.original_chunk_id, d.chunk_id, d.kind, c.text, o.embedding"
+        " FROM duplicates d JOIN chunks c ON c.id = d.chunk_id JOIN chunks o ON o.id = d.original_chunk_id"
+        " WHERE o.source_id = ANY(%s) AND c.source_id <> ALL(%s)"
+        " ORDER BY d.original_chunk_id, d.kind <> 'exact', d.chunk_id",
+        (ids, ids),
+    ).fetchall()
+    heirs: dict[int, tuple[int, str, str, object]] = {}
+    for original, chunk_id, kind, text, vector in rows:
+        heirs.setdefault(original, (chunk_id, kind, text, vector))
+    near = [(chunk_id, text) for chunk_id, kind, text, _ in heirs.values() if kind == "near"]
+    near_vectors = dict(zip([c for c, _ in near], embed([t for _, t in near]))) if near else {}
+    for original, (heir, kind, _, vector) in heirs.items():
+        conn.execute("UPDATE chunks SET embedding = %s WHERE id = %s", (near_vectors.get(heir, vector), heir))
+        conn.execute("DELETE FROM duplicates WHERE chunk_id = %s", (heir,))
+        conn.execute("UPDATE duplicates SET original_chunk_id = %s WHERE original_chunk_id = %s", (heir, original))
+    return conn.execute(
+        "WITH gone AS (DELETE FROM sources WHERE id = ANY(%s) RETURNING id)"
+        " SELECT count(*) FROM chunks WHERE source_id IN (SELECT id FROM gone)",
+        (ids,),
+    ).fetchone()[0]
