@@ -10,6 +10,7 @@ import importlib.util
 import json
 import os
 import shutil
+from collections.abc import Generator as PyGenerator
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ class TokenStream:
     """Text pieces as they are decoded. Once exhausted (or closed early) ``text``,
     ``prompt_tokens`` and ``completion_tokens`` hold what was produced so far."""
 
-    def __init__(self, token_ids: Iterator[int], decode: Any, prompt_tokens: int):
+    def __init__(self, token_ids: PyGenerator[int, None, None], decode: Any, prompt_tokens: int):
         self._token_ids = token_ids
         self._decode = decode
         self._ids: list[int] = []
@@ -93,7 +94,7 @@ class HFGenerator:
             pass
         return tokens.result()
 
-    def _greedy_ids(self, input_ids: Any, max_new_tokens: int) -> Iterator[int]:
+    def _greedy_ids(self, input_ids: Any, max_new_tokens: int) -> PyGenerator[int, None, None]:
         import torch
         from transformers import DynamicCache
 

@@ -1,0 +1,102 @@
+"""The generation log writer: one ``generation_logs`` row per request and its
+``generation_passages`` rows, in one transaction, with PII redacted from every stored text
+that carries the user's words (query, standalone query, prompt, answer) unless turned off."""
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from answering.redact import redact_pii
+from models.prompt import TEMPLATE, PromptTemplate, store_template
+
+
+@dataclass(frozen=True)
+class LoggedPassage:
+    chunk_id: int
+    score: float
+    bm25_score: float | None
+    dense_score: float | None
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    session_id: str
+    parent_log_id: int | None
+    key_id: int | None
+    query: str
+    rewritten_query: str
+    request: dict[str, Any]
+    prompt: str | None
+    answer: str
+    citations: list[dict[str, Any]]
+    invalid_citations: list[str]
+    refused: bool
+    no_valid_citation: bool
+    status: str
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    retrieve_ms: float
+    generate_ms: float
+    total_ms: float
+    model_id: int | None
+    model_sha256: str | None
+    index_build_id: int | None
+    passages: list[LoggedPassage] = field(default_factory=list)
+    template: PromptTemplate = TEMPLATE
+    dataset_version_id: int | None = None
+
+
+def redacted(entry: LogEntry) -> LogEntry:
+    """``entry`` with PII replaced in every text that holds the user's words."""
+    return replace(
+        entry,
+        query=redact_pii(entry.query),
+        rewritten_query=redact_pii(entry.rewritten_query),
+        prompt=None if entry.prompt is None else redact_pii(entry.prompt),
+        answer=redact_pii(entry.answer),
+    )
+
+
+def previous_turn(conn: psycopg.Connection, session_id: str) -> tuple[int, str] | None:
+    """The last turn of a session: its log id and standalone query."""
+    return conn.execute(
+        "SELECT id, rewritten_query FROM generation_logs WHERE session_id = %s ORDER BY id DESC LIMIT 1",
+        (session_id,),
+    ).fetchone()
+
+
+def write_log(conn: psycopg.Connection, entry: LogEntry, *, redact: bool = True) -> int:
+    """Store ``entry`` and its passages together; return the log id."""
+    if redact:
+        entry = redacted(entry)
+    with conn.transaction():
+        store_template(conn, entry.template)
+        log_id = conn.execute(
+            "INSERT INTO generation_logs (session_id, parent_log_id, key_id, query, rewritten_query, request,"
+            " template_id, template_version, prompt, answer, citations, invalid_citations, refused,"
+            " no_valid_citation, status, error, prompt_tokens, completion_tokens, retrieve_ms, generate_ms,"
+            " total_ms, model_id, model_sha256, index_build_id, dataset_version_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+            " %s, %s) RETURNING id",
+            (
+                entry.session_id, entry.parent_log_id, entry.key_id, entry.query, entry.rewritten_query,
+                Jsonb(entry.request), entry.template.id, entry.template.version, entry.prompt, entry.answer,
+                Jsonb(entry.citations), Jsonb(entry.invalid_citations), entry.refused, entry.no_valid_citation,
+                entry.status, entry.error, entry.prompt_tokens, entry.completion_tokens, entry.retrieve_ms,
+                entry.generate_ms, entry.total_ms, entry.model_id, entry.model_sha256, entry.index_build_id,
+                entry.dataset_version_id,
+            ),
+        ).fetchone()[0]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO generation_passages (log_id, rank, chunk_id, score, bm25_score, dense_score)"
+                " VALUES (%s, %s, %s, %s, %s, %s)",
+                [
+                    (log_id, rank, p.chunk_id, p.score, p.bm25_score, p.dense_score)
+                    for rank, p in enumerate(entry.passages, start=1)
+                ],
+            )
+    return log_id
