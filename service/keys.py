@@ -41,15 +41,15 @@ def create_key(
     conn: psycopg.Connection, role: Role, *, name: str | None = None, collections: list[str] | None = None
 ) -> tuple[ApiKey, str]:
     """Store a new key and return it with its secret, which is not stored and cannot be shown again."""
-    if collections:
-        known = {row[0] for row in conn.execute("SELECT name FROM collections WHERE name = ANY(%s)", (collections,))}
-        unknown = sorted(set(collections) - known)
-        if unknown:
-            raise InputError(
-                f"unknown collection(s) {', '.join(unknown)}; ingest them first or drop --collection."
-            )
     secret = new_secret()
     with conn.transaction():
+        if collections:
+            known = {r[0] for r in conn.execute("SELECT name FROM collections WHERE name = ANY(%s)", (collections,))}
+            unknown = sorted(set(collections) - known)
+            if unknown:
+                raise InputError(
+                    f"unknown collection(s) {', '.join(unknown)}; ingest them first or drop --collection."
+                )
         key_id = conn.execute(
             "INSERT INTO api_keys (name, role, key_hash, collections) VALUES (%s, %s, %s, %s) RETURNING id",
             (name, role.value, hash_key(secret), collections or None),

@@ -3,6 +3,7 @@
 Limits that come from settings (query length, k range) are checked in ``service.limits``
 and documented here in the field descriptions."""
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,3 +70,114 @@ class SearchResult(BaseModel):
 
 class SearchResponse(BaseModel):
     results: list[SearchResult]
+
+
+class LogPassage(BaseModel):
+    rank: int
+    chunk_id: int
+    score: float
+    bm25_score: float | None
+    dense_score: float | None
+
+
+class LogFeedback(BaseModel):
+    id: int
+    score: int
+    comment: str | None
+    key_id: int | None
+    created_at: datetime
+
+
+class LogRecord(BaseModel):
+    """One generate request as logged: inputs, prompt, answer, passages, versions, feedback."""
+
+    id: int
+    created_at: datetime
+    key_id: int | None
+    session_id: str
+    parent_log_id: int | None = Field(description="The previous turn of the session.")
+    query: str = Field(description="As received (PII redacted unless RAG_REDACT_PII is off).")
+    rewritten_query: str = Field(description="The standalone query retrieval used.")
+    request: dict[str, Any]
+    template_id: str
+    template_version: int
+    prompt: str | None = Field(description="The full prompt; null when refused before the model ran.")
+    answer: str
+    citations: list[Any]
+    invalid_citations: list[Any]
+    refused: bool
+    no_valid_citation: bool
+    status: Literal["complete", "incomplete", "failed"]
+    error: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    retrieve_ms: float
+    generate_ms: float
+    total_ms: float
+    model_id: int | None
+    model_sha256: str | None
+    index_build_id: int | None
+    dataset_version_id: int | None
+    passages: list[LogPassage]
+    feedback: list[LogFeedback]
+
+
+class GenerateRequest(_Request):
+    query: str = _QUERY
+    k: int | None = _K
+    filters: dict[str, Any] | None = _FILTERS
+    collection: str | None = _COLLECTION
+    session_id: str | None = Field(None, description="Continue this session (a follow-up is rewritten using the previous turn).")
+    stream: bool = Field(False, description="Stream tokens as server-sent events (token events, then one done event).")
+    max_new_tokens: int | None = Field(None, ge=1, le=1024, description="Cap on answer tokens; unset = RAG_MAX_NEW_TOKENS.")
+
+
+class Citation(BaseModel):
+    n: int = Field(description="The marker number [n] in the answer.")
+    chunk_id: int
+    source: str
+    span: tuple[int, int]
+
+
+class Passage(BaseModel):
+    n: int
+    chunk_id: int
+    source: str
+    text: str
+    score: float
+
+
+class ModelInfo(BaseModel):
+    id: int
+    name: str
+    kind: str
+    sha256: str
+
+
+class Timings(BaseModel):
+    retrieve_ms: float
+    generate_ms: float
+    total_ms: float
+
+
+class Tokens(BaseModel):
+    prompt: int
+    completion: int
+
+
+class GenerateResponse(BaseModel):
+    answer: str = Field(description="The answer with its [n] markers, or the refusal sentence.")
+    refused: bool = Field(description="True when the passages did not hold the answer.")
+    citations: list[Citation]
+    passages: list[Passage]
+    log_id: int = Field(description="Read it back with GET /logs/{log_id}; rate it with POST /feedback.")
+    session_id: str
+    model: ModelInfo
+    timings: Timings
+    tokens: Tokens
+
+
+class TokenEvent(BaseModel):
+    """``event: token`` in a stream: the next piece of the answer."""
+
+    text: str

@@ -1,0 +1,102 @@
+"""The app on a real embedded Postgres with a small stand-in searcher and generator (our own
+seams: ``create_app(settings, searcher=..., generator=...)``), keys for each role, and two
+collections. Tests with the real models live in test_app_real.py, marked slow."""
+
+import pytest
+from fastapi.testclient import TestClient
+
+from models.generator import TokenStream
+from models.registry import register_model
+from retrieval.searcher import SearchHit
+from service.app import create_app
+from service.keys import Role, create_key
+
+ANSWER = "Hybrid search fuses keyword and vector rankings [1]."
+
+
+class WordTokenizer:
+    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
+        return "".join(f"<{m['role']}>{m['content']}\n" for m in messages) + "<assistant>"
+
+
+class ScriptedGenerator:
+    """Answers every prompt with ``answer``, one word per token."""
+
+    tokenizer = WordTokenizer()
+
+    def __init__(self, answer: str = ANSWER):
+        self.answer = answer
+        self.prompts: list[str] = []
+
+    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False):
+        self.prompts.append(prompt)
+        words = self.answer.split(" ")[:max_new_tokens]
+        tokens = TokenStream(
+            (i for i in range(len(words))), lambda ids: " ".join(words[: len(ids)]), prompt_tokens=len(prompt.split())
+        )
+        if stream:
+            return tokens
+        for _ in tokens:
+            pass
+        return tokens.result()
+
+
+class FixedSearcher:
+    """Returns the same hits for every query, and remembers what it was asked."""
+
+    def __init__(self, hits: list[SearchHit]):
+        self.hits = hits
+        self.calls: list[dict] = []
+
+    def search(self, query, *, k=10, mode="hybrid", filters=None):
+        self.calls.append({"query": query, "k": k, "mode": mode, "filters": filters or []})
+        return self.hits[:k]
+
+    def close(self):
+        pass
+
+
+def demo_hits() -> list[SearchHit]:
+    texts = [
+        "Hybrid search runs BM25 and a vector index and fuses the two rankings.",
+        "Reciprocal rank fusion adds 1 / (60 + rank) over the rankings.",
+    ]
+    return [
+        SearchHit(i + 1, f"file:///demo/{i}.md", "demo", text, (0, len(text)), {}, 0.9 - i / 10,
+                  {"bm25": 3.0, "dense": 0.8})
+        for i, text in enumerate(texts)
+    ]
+
+
+@pytest.fixture
+def prepared(settings, conn, tmp_path):
+    """A database with two collections, a registered (stand-in) base model and a key per role."""
+    conn.execute("INSERT INTO collections (name) VALUES ('demo'), ('secret')")
+    register_model(conn, name="scripted", kind="base", path=tmp_path, sha256="0" * 64)
+    conn.commit()
+    secrets = {role: create_key(conn, role, name=role.value)[1] for role in Role}
+    secrets["demo-only"] = create_key(conn, Role.user, collections=["demo"])[1]
+    return secrets
+
+
+@pytest.fixture
+def searcher():
+    return FixedSearcher(demo_hits())
+
+
+@pytest.fixture
+def generator():
+    return ScriptedGenerator()
+
+
+@pytest.fixture
+def client(settings, prepared, searcher, generator):
+    app = create_app(settings, searcher=searcher, generator=generator)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def auth(prepared):
+    """Authorization headers by role name (and ``demo-only``, a user key limited to 'demo')."""
+    return {str(getattr(role, "value", role)): {"Authorization": f"Bearer {secret}"} for role, secret in prepared.items()}

@@ -1,0 +1,207 @@
+"""Routes, auth, errors and metrics through HTTP, on a real Postgres with the stand-in
+searcher and generator from conftest.py."""
+
+import json
+import logging
+
+import pytest
+from fastapi.testclient import TestClient
+
+from service.app import create_app
+
+QUERY = {"query": "what is hybrid search?"}
+
+
+def sse_events(text: str) -> list[tuple[str, dict]]:
+    events = []
+    for block in text.strip().split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines())
+        events.append((fields["event"], json.loads(fields["data"])))
+    return events
+
+
+def assert_error(response, status: int, code: str, *words: str):
+    assert response.status_code == status, response.text
+    error = response.json()["error"]
+    assert error["code"] == code
+    for word in words:
+        assert word in error["message"]
+    assert "Traceback" not in response.text
+
+
+def test_health_needs_no_key_and_checks_the_database(client):
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok" and response.json()["schema_version"] >= 3
+
+
+def test_generate_answers_with_citations_and_passages(client, auth):
+    body = client.post("/generate", json=QUERY, headers=auth["user"]).json()
+    assert body["answer"].endswith("[1].")
+    assert body["citations"][0]["chunk_id"] == 1 and body["citations"][0]["span"] == [0, 70]
+    assert [p["n"] for p in body["passages"]] == [1, 2]
+    assert body["model"]["name"] == "scripted" and body["tokens"]["completion"] > 0
+    assert set(body["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
+
+
+def test_log_read_back_matches_the_response(client, auth):
+    body = client.post("/generate", json=QUERY, headers=auth["user"]).json()
+    log = client.get(f"/logs/{body['log_id']}", headers=auth["admin"]).json()
+    assert log["id"] == body["log_id"] and log["query"] == QUERY["query"]
+    assert log["answer"] == body["answer"] and log["session_id"] == body["session_id"]
+    assert log["prompt_tokens"] == body["tokens"]["prompt"]
+    assert log["completion_tokens"] == body["tokens"]["completion"]
+    assert [p["chunk_id"] for p in log["passages"]] == [p["chunk_id"] for p in body["passages"]]
+    assert log["model_id"] == body["model"]["id"]
+    assert client.get(f"/logs/{body['log_id'] + 100}", headers=auth["admin"]).status_code == 404
+
+
+def test_stream_sends_tokens_then_a_done_event_with_citations(client, auth):
+    response = client.post("/generate", json={**QUERY, "stream": True}, headers=auth["user"])
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    kinds = [kind for kind, _ in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"token"}
+    done = events[-1][1]
+    assert "".join(data["text"] for _, data in events[:-1]) == done["answer"]
+    assert done["citations"][0]["n"] == 1 and done["log_id"] > 0
+
+
+def test_search_returns_the_retrieval_result_shape(client, auth, searcher):
+    response = client.post("/search", json={"query": "fusion", "k": 1, "mode": "bm25"}, headers=auth["reader"])
+    (hit,) = response.json()["results"]
+    assert set(hit) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores"}
+    assert searcher.calls[-1]["k"] == 1 and searcher.calls[-1]["mode"] == "bm25"
+
+
+def test_feedback_is_stored(client, auth, conn):
+    log_id = client.post("/generate", json=QUERY, headers=auth["user"]).json()["log_id"]
+    response = client.post("/feedback", json={"log_id": log_id, "score": 5, "comment": "good"}, headers=auth["user"])
+    assert response.status_code == 201 and response.json()["log_id"] == log_id
+    assert conn.execute("SELECT score, comment FROM feedback WHERE log_id = %s", (log_id,)).fetchone() == (5, "good")
+    assert_error(
+        client.post("/feedback", json={"log_id": log_id + 100, "score": 5}, headers=auth["user"]),
+        404, "not_found", "log_id",
+    )
+
+
+@pytest.mark.parametrize(
+    "body, status, code, words",
+    [
+        ({}, 422, "invalid_input", ["query", "required"]),
+        ({"query": ""}, 422, "invalid_input", ["query", "non-empty"]),
+        ({"query": "   "}, 422, "invalid_input", ["query", "blank"]),
+        ({"query": "x" * 2001}, 422, "invalid_input", ["query", "2001", "2000"]),
+        ({"query": "q", "k": 0}, 422, "invalid_input", ["k", "from 1 to 50"]),
+        ({"query": "q", "k": 51}, 422, "invalid_input", ["k", "from 1 to 50"]),
+        ({"query": "q", "k": "five"}, 422, "invalid_input", ["k", "whole number"]),
+        ({"query": "q", "filters": {"colour": "red"}}, 422, "invalid_input", ["filters", "colour", "allowed"]),
+        ({"query": "q", "filters": {"collection": "nope"}}, 422, "invalid_input", ["filters.collection", "nope"]),
+        ({"query": "q", "collection": "nope"}, 422, "invalid_input", ["collection", "nope"]),
+        ({"query": "q", "max_new_tokens": 0}, 422, "invalid_input", ["max_new_tokens"]),
+        ({"query": "q", "qeury": "typo"}, 422, "invalid_input", ["qeury", "remove it"]),
+    ],
+)
+@pytest.mark.parametrize("route", ["/generate", "/search"])
+def test_bad_input_gets_a_clean_error_naming_the_field(client, auth, route, body, status, code, words):
+    if route == "/search" and "max_new_tokens" in body:
+        body = {**body, "max_new_tokens": None}
+    assert_error(client.post(route, json=body, headers=auth["admin"]), status, code, *words)
+
+
+def test_malformed_json_is_a_400(client, auth):
+    headers = {**auth["user"], "Content-Type": "application/json"}
+    assert_error(client.post("/generate", content=b'{"query": ', headers=headers), 400, "malformed_json", "JSON")
+    assert_error(client.post("/search", content=b"[1, 2]", headers=headers), 422, "invalid_input", "JSON object")
+
+
+def test_a_key_limited_to_a_collection_cannot_read_another(client, auth, searcher):
+    assert_error(
+        client.post("/search", json={"query": "q", "collection": "secret"}, headers=auth["demo-only"]),
+        403, "forbidden", "secret",
+    )
+    assert client.post("/search", json={"query": "q"}, headers=auth["demo-only"]).status_code == 200
+    assert searcher.calls[-1]["filters"][-1].values == ("demo",)
+
+
+def test_missing_and_unknown_keys_are_401(client):
+    assert_error(client.post("/search", json=QUERY), 401, "unauthorized", "Authorization: Bearer")
+    response = client.post("/search", json=QUERY, headers={"Authorization": "Bearer rag_nope"})
+    assert_error(response, 401, "unauthorized", "unknown")
+    assert response.headers["WWW-Authenticate"] == "Bearer"
+
+
+ROUTES = ["search", "generate", "feedback", "logs", "health", "metrics"]
+ALLOWED = {
+    "reader": {"search", "health", "metrics"},
+    "user": {"search", "generate", "feedback", "health", "metrics"},
+    "admin": set(ROUTES),
+    None: {"health", "metrics"},
+}
+
+
+def call(client, route: str, headers: dict, log_id: int):
+    if route == "search":
+        return client.post("/search", json=QUERY, headers=headers)
+    if route == "generate":
+        return client.post("/generate", json=QUERY, headers=headers)
+    if route == "feedback":
+        return client.post("/feedback", json={"log_id": log_id, "score": 4}, headers=headers)
+    if route == "logs":
+        return client.get(f"/logs/{log_id}", headers=headers)
+    return client.get(f"/{route}", headers=headers)
+
+
+@pytest.mark.parametrize("role", ["reader", "user", "admin", None])
+def test_role_matrix(client, auth, role):
+    log_id = client.post("/generate", json=QUERY, headers=auth["admin"]).json()["log_id"]
+    headers = auth[role] if role else {}
+    for route in ROUTES:
+        status = call(client, route, headers, log_id).status_code
+        expected = (200, 201) if route in ALLOWED[role] else ((403,) if role else (401,))
+        assert status in expected, f"{role} {route}: {status}"
+
+
+def test_rate_limit_answers_429_with_retry_after(settings, prepared, searcher, generator, auth):
+    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 2}), searcher=searcher, generator=generator)
+    with TestClient(app) as client:
+        assert [client.post("/search", json=QUERY, headers=auth["reader"]).status_code for _ in range(2)] == [200, 200]
+        limited = client.post("/search", json=QUERY, headers=auth["reader"])
+        assert_error(limited, 429, "rate_limited", "retry after")
+        assert int(limited.headers["Retry-After"]) == 30
+        assert client.post("/search", json=QUERY, headers=auth["user"]).status_code == 200  # another key
+
+
+def test_unexpected_failure_is_a_500_with_an_error_id_in_the_log(client, auth, searcher, caplog):
+    searcher.hits = None  # slicing None fails inside the route
+    with caplog.at_level(logging.ERROR, logger="service"):
+        response = client.post("/search", json=QUERY, headers=auth["reader"])
+    assert_error(response, 500, "internal_error", "error id")
+    error_id = response.json()["error"]["error_id"]
+    assert any(error_id in record.getMessage() for record in caplog.records)
+
+
+def test_unknown_route_is_a_json_404(client):
+    assert_error(client.get("/nope"), 404, "not_found", "/nope")
+
+
+def test_metrics_count_requests_per_route_and_generation(client, auth):
+    client.post("/generate", json=QUERY, headers=auth["user"])
+    client.post("/search", json={}, headers=auth["user"])
+    text = client.get("/metrics").text
+    assert 'rag_http_requests_total{method="POST",route="/generate",status="200"} 1.0' in text
+    assert 'rag_http_requests_total{method="POST",route="/search",status="422"} 1.0' in text
+    assert "rag_http_request_seconds_bucket" in text
+    assert "rag_generation_seconds_count 1.0" in text and "rag_retrieval_seconds_count 1.0" in text
+    assert 'rag_tokens_total{kind="completion"}' in text
+
+
+def test_openapi_documents_every_route_and_the_error_shape(client):
+    schema = client.get("/openapi.json").json()
+    assert set(schema["paths"]) == {"/generate", "/search", "/feedback", "/logs/{log_id}", "/health", "/metrics"}
+    generate = schema["paths"]["/generate"]["post"]
+    assert {"401", "403", "422", "429", "500"} <= set(generate["responses"])
+    assert generate["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
+    assert "text/event-stream" in generate["responses"]["200"]["content"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert "query" in schema["components"]["schemas"]["GenerateRequest"]["properties"]
