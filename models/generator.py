@@ -222,6 +222,6 @@ def load_generator(settings: Settings, artifact: ModelArtifact | None = None) ->
         from models.registry import serving_model
         from rag.db import connection
 
-        with connection(settings) as conn:
+        with connection(settings, autocommit=True) as conn:
             artifact = serving_model(conn, base=ensure_base_model(settings)).artifact
     return HFGenerator(*load_model(settings, artifact))
