@@ -1,0 +1,79 @@
+"""``rag eval ...``: measurements that print figures (``--json`` for one JSON document)."""
+
+from pathlib import Path
+
+import typer
+
+from rag.console import JSON_OPTION, load_settings, print_json
+
+eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
+
+BEIR_OPTION = typer.Option(..., "--beir", help="A BEIR folder: corpus.jsonl, queries.jsonl, qrels/<split>.tsv.")
+SPLIT_OPTION = typer.Option("test", "--split", help="Which qrels/<split>.tsv to evaluate.")
+K_OPTION = typer.Option(10, "--k", min=1, help="Cutoff of nDCG@k and MRR@k (Recall is @100).")
+
+
+@eval_app.command("retrieval")
+def retrieval(
+    beir: Path = BEIR_OPTION,
+    split: str = SPLIT_OPTION,
+    mode: str = typer.Option("all", "--mode", help="hybrid, bm25, dense or all."),
+    k: int = K_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """nDCG@k, Recall@100 and MRR@k of each search mode on a BEIR folder.
+
+    The corpus is ingested into the collection beir-<folder name> (reused when unchanged);
+    each document is scored by its best chunk.
+
+    Example: rag eval retrieval --beir ../shared/data/cranfield --mode all --json
+    """
+    from evaluation.beir import read_beir
+    from evaluation.retrieval import evaluate_retrieval, parse_modes
+
+    modes = parse_modes(mode)
+    dataset = read_beir(beir, split)
+    results = evaluate_retrieval(load_settings(), dataset, modes, k=k)
+    if json_output:
+        print_json(results)
+        return
+    metrics = list(next(iter(results.values())))
+    typer.echo(f"{dataset.collection}: {len(dataset.queries)} queries ({split})")
+    typer.echo(f"{'mode':<8}" + "".join(f"{m:>12}" for m in metrics))
+    for name, values in results.items():
+        typer.echo(f"{name:<8}" + "".join(f"{values[m]:>12.4f}" for m in metrics))
+
+
+@eval_app.command("fusion")
+def fusion(
+    beir: Path = BEIR_OPTION,
+    split: str = SPLIT_OPTION,
+    k: int = K_OPTION,
+    folds: int = typer.Option(5, "--folds", min=2, help="Cross-validation folds over the queries."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Cross-validate the hybrid fusion (RRF k, convex alpha) over queries by nDCG@k.
+
+    Every candidate is scored per query; k-fold cross-validation picks one on the training
+    folds and measures it on the held-out fold. Use it to set RAG_FUSION, RAG_RRF_K and
+    RAG_FUSION_ALPHA.
+
+    Example: rag eval fusion --beir ../shared/data/cranfield --folds 5 --json
+    """
+    from evaluation.beir import read_beir
+    from evaluation.fusion_cv import fusion_study
+
+    study = fusion_study(load_settings(), read_beir(beir, split), k=k, folds=folds)
+    if json_output:
+        print_json(study)
+        return
+    typer.echo(f"{study['metric']} over all queries:")
+    for name, value in study["candidates"].items():
+        typer.echo(f"  {name:<18}{value:.4f}")
+    typer.echo(f"{study['folds']}-fold cross-validation (chosen per fold -> held-out {study['metric']}):")
+    for family, result in study["cross_validation"].items():
+        typer.echo(f"  {family:<8}{result['cv']:.4f}  {', '.join(result['chosen'])}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
