@@ -2,7 +2,13 @@
 seams: ``create_app(settings, searcher=..., generator=...)``), keys for each role, and two
 collections. Tests with the real models live in test_app_real.py, marked slow."""
 
+import socket
+import threading
+import time
+from contextlib import contextmanager
+
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from models.generator import TokenStream
@@ -20,19 +26,25 @@ class WordTokenizer:
 
 
 class ScriptedGenerator:
-    """Answers every prompt with ``answer``, one word per token."""
+    """Answers every prompt with ``answer``, one word per token, ``delay`` seconds a token."""
 
     tokenizer = WordTokenizer()
 
-    def __init__(self, answer: str = ANSWER):
+    def __init__(self, answer: str = ANSWER, delay: float = 0.0):
         self.answer = answer
+        self.delay = delay
         self.prompts: list[str] = []
+
+    def _token_ids(self, count: int):
+        for i in range(count):
+            time.sleep(self.delay)
+            yield i
 
     def generate(self, prompt: str, max_new_tokens: int, stream: bool = False):
         self.prompts.append(prompt)
         words = self.answer.split(" ")[:max_new_tokens]
         tokens = TokenStream(
-            (i for i in range(len(words))), lambda ids: " ".join(words[: len(ids)]), prompt_tokens=len(prompt.split())
+            self._token_ids(len(words)), lambda ids: " ".join(words[: len(ids)]), prompt_tokens=len(prompt.split())
         )
         if stream:
             return tokens
@@ -85,6 +97,11 @@ def searcher():
 
 
 @pytest.fixture
+def make_generator():
+    return ScriptedGenerator
+
+
+@pytest.fixture
 def generator():
     return ScriptedGenerator()
 
@@ -100,3 +117,29 @@ def client(settings, prepared, searcher, generator):
 def auth(prepared):
     """Authorization headers by role name (and ``demo-only``, a user key limited to 'demo')."""
     return {str(getattr(role, "value", role)): {"Authorization": f"Bearer {secret}"} for role, secret in prepared.items()}
+
+
+@contextmanager
+def serving(app):
+    """``app`` served by uvicorn on a free 127.0.0.1 port in a thread; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture
+def serve():
+    """``serving`` as a fixture: ``with serve(app) as base_url: ...``."""
+    return serving
