@@ -68,6 +68,14 @@ def previous_turn(conn: psycopg.Connection, session_id: str) -> tuple[int, str] 
     ).fetchone()
 
 
+def passages_dataset_version(conn: psycopg.Connection, chunk_ids: list[int]) -> int | None:
+    """The newest dataset version among the sources of these chunks (None when unversioned)."""
+    return conn.execute(
+        "SELECT max(s.dataset_version_id) FROM chunks c JOIN sources s ON s.id = c.source_id WHERE c.id = ANY(%s)",
+        (chunk_ids,),
+    ).fetchone()[0]
+
+
 def write_log(conn: psycopg.Connection, entry: LogEntry, *, redact: bool = True) -> int:
     """Store ``entry`` and its passages together; return the log id."""
     if redact:

@@ -19,7 +19,7 @@ from psycopg_pool import ConnectionPool
 
 from answering.citations import check_citations, is_refusal
 from answering.followup import rewrite_follow_up
-from answering.log import LogEntry, LoggedPassage, previous_turn, write_log
+from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, write_log
 from models.generator import Generation, Generator
 from models.prompt import REFUSAL, render_prompt
 from models.registry import ModelRecord
@@ -196,6 +196,7 @@ class Answerer:
                 model_id=self.model.id,
                 model_sha256=self.model.sha256,
                 index_build_id=latest_ingest_stamp(conn) or None,
+                dataset_version_id=passages_dataset_version(conn, [h.chunk_id for h in turn.hits]),
                 passages=[LoggedPassage(h.chunk_id, h.score, h.scores.get("bm25"), h.scores.get("dense")) for h in turn.hits],
                 **timings,
             )

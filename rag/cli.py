@@ -30,18 +30,22 @@ def _mount_features() -> None:
     from answering.cli import register as register_answering
     from evaluation.cli import register as register_evaluation
     from ingest.cli import register as register_ingest
+    from models.cli import register as register_models
     from models.finetune.cli import register as register_finetune
     from qa.cli import register as register_qa
     from retrieval.cli import register as register_retrieval
     from service.cli import register as register_service
+    from versioning.cli import register as register_versioning
 
     register_ingest(app)
     register_answering(app)
     register_finetune(app)
+    register_models(app)
     register_qa(app)
     register_retrieval(app)
     register_evaluation(app)
     register_service(app)
+    register_versioning(app)
 
 
 _mount_features()

@@ -1,0 +1,222 @@
+"""Replay a logged generation: answer its request again with the exact versions recorded in its
+row, and say what has changed since.
+
+The recorded run uses the model with the recorded sha256 (its weights are re-hashed), the
+passages the recorded index build returned (the same chunk ids, by rank, read back from
+Postgres, so an index rebuilt since does not matter while the chunks exist) and the prompt
+template of this release, which must be the recorded id and version. When all of them are
+available, the recorded run should give the logged answer word for word.
+
+Then each part is compared with what is served now: the model (the promoted one, else the
+base), the index build (the latest), the data (the dataset version of the recorded passages'
+sources now, and whether they all still exist) and the template. When one differs, the request
+is also answered as the service would answer it now, so both answers can be put side by side.
+
+Both runs go through the serving pipeline (``answering.pipeline.Answerer``); the log rows they
+write are rolled back, because a replay is not an exchange."""
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psycopg
+
+from answering.export import log_record
+from answering.log import passages_dataset_version
+from answering.pipeline import Answerer, AnswerRequest, AnswerResult, Searcher
+from models.artifact import ModelArtifact, weights_sha256
+from models.generator import Generator
+from models.prompt import TEMPLATE
+from models.registry import ModelRecord, get_model, serving_model
+from rag.settings import Settings
+from retrieval.bm25_store import latest_ingest_stamp
+from retrieval.filters import CHUNK_JOIN, Filter
+from retrieval.searcher import SearchHit
+
+PARTS = ("model", "index", "data", "template")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One versioned part of a generation: as recorded in the log row, and as it is now."""
+
+    recorded: Any
+    current: Any
+    changed: bool
+
+
+@dataclass(frozen=True)
+class Run:
+    answer: str
+    citations: list[tuple[int, int]]  # (passage number, chunk id)
+    chunk_ids: list[int]
+    refused: bool
+    model: dict[str, Any]
+
+    @classmethod
+    def of(cls, result: AnswerResult) -> "Run":
+        return cls(
+            answer=result.answer,
+            citations=[(c["n"], c["chunk_id"]) for c in result.citations],
+            chunk_ids=[p["chunk_id"] for p in result.passages],
+            refused=result.refused,
+            model={k: result.model[k] for k in ("id", "sha256")},
+        )
+
+
+@dataclass(frozen=True)
+class ReplayReport:
+    log_id: int
+    query: str
+    parts: dict[str, Part]
+    unavailable: list[str]  # why the recorded run could not be made, one line per part
+    logged: Run
+    replayed: Run | None  # with the recorded versions (None when one is unavailable)
+    current: Run | None  # as served now (None when nothing changed)
+    changed: list[str] = field(init=False)
+    identical: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changed", [name for name in PARTS if self.parts[name].changed])
+        object.__setattr__(self, "identical", self.replayed is not None and same_answer(self.logged, self.replayed))
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def same_answer(a: Run, b: Run) -> bool:
+    return a.answer == b.answer and a.citations == b.citations
+
+
+GeneratorFor = Callable[[ModelArtifact], Generator]
+OpenSearcher = Callable[[], AbstractContextManager[Searcher]]
+
+
+class _RecordedPassages:
+    """A searcher that returns the logged passages whatever it is asked."""
+
+    def __init__(self, hits: list[SearchHit]):
+        self.hits = hits
+
+    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None) -> list[SearchHit]:
+        return self.hits
+
+
+def recorded_passages(conn: psycopg.Connection, passages: list[dict[str, Any]]) -> tuple[list[SearchHit], list[int]]:
+    """The logged passages as search hits (by rank, with their logged scores) and the chunk ids
+    that no longer exist."""
+    ids = [p["chunk_id"] for p in passages]
+    rows = conn.execute(
+        "SELECT c.id, s.uri, col.name, c.text, c.char_start, c.char_end, s.metadata"
+        f" FROM {CHUNK_JOIN} WHERE c.id = ANY(%s)",
+        (ids,),
+    ).fetchall()
+    by_id = {row[0]: row for row in rows}
+    hits = [
+        SearchHit(p["chunk_id"], uri, collection, text, (start, end), metadata, p["score"],
+                  {"bm25": p["bm25_score"], "dense": p["dense_score"]})
+        for p in passages
+        if p["chunk_id"] in by_id
+        for _, uri, collection, text, start, end, metadata in [by_id[p["chunk_id"]]]
+    ]
+    return hits, [i for i in ids if i not in by_id]
+
+
+def recorded_artifact(record: ModelRecord, base: Callable[[], ModelArtifact]) -> ModelArtifact | None:
+    """The recorded model's weights when they are still on disk with the recorded sha256 (a base
+    model is also found where this installation keeps it); None when they are gone."""
+    candidates = [record.artifact.path]
+    if record.kind == "base":
+        candidates.append(base().path)
+    for path in candidates:
+        if path.is_dir() and weights_sha256(path) == record.sha256:
+            return ModelArtifact(path=path, sha256=record.sha256)
+    return None
+
+
+def replay_log(
+    settings: Settings,
+    conn: psycopg.Connection,
+    log_id: int,
+    *,
+    generator_for: GeneratorFor,
+    open_searcher: OpenSearcher,
+    base: Callable[[], ModelArtifact],
+) -> ReplayReport:
+    """Replay generation log ``log_id``; see the module docstring. ``conn`` must not be in
+    autocommit mode (the replays' log rows are rolled back on it)."""
+    row = log_record(conn, log_id)
+    recorded_model = get_model(conn, row["model_id"]) if row["model_id"] is not None else None
+    served = serving_model(conn)
+    hits, missing = recorded_passages(conn, row["passages"])
+    artifact = recorded_artifact(recorded_model, base) if recorded_model else None
+    template, served_template = f"{row['template_id']} v{row['template_version']}", f"{TEMPLATE.id} v{TEMPLATE.version}"
+    index = latest_ingest_stamp(conn) or None
+    parts = {
+        "model": Part(_model(row["model_id"], row["model_sha256"]), _model(served.id, served.sha256),
+                      served.sha256 != row["model_sha256"]),
+        "index": Part(row["index_build_id"], index, row["index_build_id"] != index),
+        "data": _data_part(conn, row, hits, missing),
+        "template": Part(template, served_template, template != served_template),
+    }
+    unavailable = _unavailable(row, artifact, missing, parts["template"])
+    request = AnswerRequest(
+        row["rewritten_query"],
+        k=row["request"].get("k") or len(row["passages"]) or settings.default_k,
+        filters=[Filter(f["field"], tuple(f["values"]), f.get("key", "")) for f in row["request"].get("filters") or []],
+        collections=row["request"].get("collections"),
+        max_new_tokens=row["request"].get("max_new_tokens"),
+    )
+    replayed = None
+    if not unavailable:
+        searcher = _RecordedPassages(hits)
+        replayed = _answer_unlogged(settings, conn, request, searcher, generator_for(artifact), recorded_model)
+    current = None
+    if any(part.changed for part in parts.values()):
+        with open_searcher() as searcher:
+            current = _answer_unlogged(settings, conn, request, searcher, generator_for(served.artifact), served)
+    logged = Run(
+        answer=row["answer"],
+        citations=[(c["n"], c["chunk_id"]) for c in row["citations"]],
+        chunk_ids=[p["chunk_id"] for p in row["passages"]],
+        refused=row["refused"],
+        model=_model(row["model_id"], row["model_sha256"]),
+    )
+    return ReplayReport(log_id, row["query"], parts, unavailable, logged, replayed, current)
+
+
+def _model(model_id: int | None, sha256: str | None) -> dict[str, Any]:
+    return {"id": model_id, "sha256": sha256}
+
+
+def _data_part(conn: psycopg.Connection, row: dict[str, Any], hits: list[SearchHit], missing: list[int]) -> Part:
+    now = passages_dataset_version(conn, [h.chunk_id for h in hits]) if hits else None
+    current = {"dataset_version_id": now, "missing_chunks": missing}
+    return Part({"dataset_version_id": row["dataset_version_id"]}, current, bool(missing) or now != row["dataset_version_id"])
+
+
+def _unavailable(row: dict[str, Any], artifact: ModelArtifact | None, missing: list[int], template: Part) -> list[str]:
+    reasons = []
+    if artifact is None:
+        reasons.append(f"model: no weights with the recorded sha256 {str(row['model_sha256'])[:12]} are on disk")
+    if missing:
+        reasons.append(f"data: recorded passages {missing} no longer exist (their sources changed or were pruned)")
+    if template.changed:
+        reasons.append(f"template: this release has {template.current}, the row was made with {template.recorded}")
+    return reasons
+
+
+def _answer_unlogged(
+    settings: Settings, conn: psycopg.Connection, request: AnswerRequest, searcher: Searcher,
+    generator: Generator, model: ModelRecord,
+) -> Run:
+    """Answer through the serving pipeline inside a transaction that is rolled back: its log
+    row (written in a savepoint of that transaction) never lands."""
+    conn.execute("SELECT 1")  # opens the transaction the pipeline's own blocks nest in
+    answerer = Answerer(settings, searcher=searcher, generator=generator, model=model,
+                        pool_or_connect=lambda: nullcontext(conn))
+    try:
+        return Run.of(answerer.answer(request))
+    finally:
+        conn.rollback()
