@@ -128,7 +128,7 @@ def serving(app):
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 300  # the lifespan may convert the model first (a minute or two)
     while not server.started:
         assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
         time.sleep(0.05)
@@ -139,7 +139,7 @@ def serving(app):
         thread.join(timeout=30)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def serve():
     """``serving`` as a fixture: ``with serve(app) as base_url: ...``."""
     return serving
