@@ -46,7 +46,7 @@ def record(
         name=name, path=str(path), md5=dvc_md5(path), git_commit=git_commit(path),
         params_hash=params_hash or hash_params(selected), params=selected, counts=count_records(path),
     )
-    with connection(load_settings()) as conn:
+    with connection(load_settings(), autocommit=True) as conn:
         version, created = record_version(conn, new)
         links = {}
         if collection:

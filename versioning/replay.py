@@ -18,6 +18,7 @@ write are rolled back, because a replay is not an exchange."""
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -126,12 +127,13 @@ def recorded_passages(conn: psycopg.Connection, passages: list[dict[str, Any]]) 
 def recorded_artifact(record: ModelRecord, base: Callable[[], ModelArtifact]) -> ModelArtifact | None:
     """The recorded model's weights when they are still on disk with the recorded sha256 (a base
     model is also found where this installation keeps it); None when they are gone."""
-    candidates = [record.artifact.path]
-    if record.kind == "base":
-        candidates.append(base().path)
-    for path in candidates:
-        if path.is_dir() and weights_sha256(path) == record.sha256:
-            return ModelArtifact(path=path, sha256=record.sha256)
+    def holds_weights(path: Path) -> bool:
+        return path.is_dir() and weights_sha256(path) == record.sha256
+
+    if holds_weights(record.artifact.path):
+        return record.artifact
+    if record.kind == "base" and holds_weights(base().path):
+        return ModelArtifact(path=base().path, sha256=record.sha256)
     return None
 
 
