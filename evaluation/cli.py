@@ -75,5 +75,36 @@ def fusion(
         typer.echo(f"  {family:<8}{result['cv']:.4f}  {', '.join(result['chosen'])}")
 
 
+@eval_app.command("qa")
+def qa(
+    squad: Path = typer.Option(..., "--squad", help="SQuAD v1.1 file (.json or .jsonl), e.g. dev_squad.jsonl from build-qa."),
+    limit: int | None = typer.Option(None, "--limit", min=1, help="Answer a seeded sample of this many questions."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the sample, the withheld 25% and the passage order."),
+    model: str = typer.Option("base", "--model", help="base, promoted, or a model id from `rag models list`."),
+    context: str = typer.Option("oracle", "--context", help="oracle (gold + 2 other-article paragraphs) or retrieved."),
+    k: int = typer.Option(3, "--k", min=1, help="retrieved: passages per question."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Exact match, F1, citation and refusal accuracy of a generator on SQuAD questions.
+
+    Example: rag eval qa --squad .rag/qa/dev_squad.jsonl --model promoted --context retrieved --limit 100 --json
+    """
+    from evaluation.qa import evaluate_qa
+    from rag.console import progress
+
+    result = evaluate_qa(
+        load_settings(), squad, model=model, context=context, k=k, limit=limit, seed=seed,
+        progress=lambda items: progress(items, desc=f"eval qa ({context})", unit="q"),
+    )
+    if json_output:
+        print_json(result)
+        return
+    typer.echo(
+        f"model {result['model']['id']} ({result['model']['name']}), {context}, n={result['n']}: "
+        f"EM {result['exact_match']}, F1 {result['f1']}, citation {result['citation_accuracy']}, "
+        f"refusal {result['refusal_accuracy']}, {result['seconds_per_question']} s/question"
+    )
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")

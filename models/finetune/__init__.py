@@ -1,0 +1,1 @@
+"""Fine-tuning the generator on QA records: answer-token loss, curriculum, freeze or LoRA."""

@@ -1,0 +1,77 @@
+"""``rag finetune``: adapt the generator to grounded short answers with citations."""
+
+from pathlib import Path
+
+import typer
+
+from rag.console import JSON_OPTION, load_settings, print_json
+
+
+def finetune_command(
+    train: Path = typer.Option(..., "--train", help="train.jsonl from `rag data build-qa`."),
+    dev: Path = typer.Option(..., "--dev", help="dev.jsonl from `rag data build-qa` (dev metrics, refusal calibration)."),
+    method: str = typer.Option("freeze", "--method", help="freeze (train the top blocks) or lora (adapters)."),
+    freeze_layers: int = typer.Option(20, "--freeze-layers", help="freeze: lower blocks kept fixed (of 30)."),
+    lora_rank: int = typer.Option(16, "--lora-rank", help="lora: adapter rank."),
+    max_steps: int = typer.Option(480, "--max-steps", help="Optimizer steps (batches) at most."),
+    max_minutes: float = typer.Option(60.0, "--max-minutes", help="Training minutes at most; the schedule fits whichever ends first."),
+    epochs: float | None = typer.Option(None, "--epochs", help="Instead of --max-steps: passes over train.jsonl."),
+    lr: float = typer.Option(2e-4, "--lr", help="Peak AdamW learning rate (linear warm-up then decay)."),
+    batch_size: int = typer.Option(4, "--batch-size", help="Records per step."),
+    max_seq_len: int = typer.Option(512, "--max-seq-len", help="Longer records are left out."),
+    curriculum: float = typer.Option(0.35, "--curriculum", help="Share of steps on the gold passage alone."),
+    dev_limit: int = typer.Option(60, "--dev-limit", help="Dev records answered for the dev metrics."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Path | None = typer.Option(None, "--out", help="Work folder (checkpoint, model/); default under RAG_DATA_DIR/models."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Fine-tune the generator on QA records and register it as a candidate; rerun to resume.
+
+    Example: rag finetune --train .rag/qa/train.jsonl --dev .rag/qa/dev.jsonl --method freeze --freeze-layers 20
+    """
+    import sys
+
+    from tqdm import tqdm
+
+    from models.finetune.config import FinetuneConfig
+    from models.finetune.run import read_jsonl, run_finetune
+    from rag.console import progress
+
+    if epochs is not None:
+        max_steps = max(1, round(epochs * len(read_jsonl(train)) / batch_size))
+    config = FinetuneConfig(
+        method=method,
+        freeze_layers=freeze_layers,
+        lora_rank=lora_rank,
+        lora_alpha=2 * lora_rank,
+        lr=lr,
+        batch_size=batch_size,
+        max_steps=max_steps,
+        max_minutes=max_minutes,
+        max_seq_len=max_seq_len,
+        curriculum=curriculum,
+        dev_limit=dev_limit,
+        seed=seed,
+    )
+    bar = tqdm(total=max_steps, desc="finetune", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def on_step(step: int, loss: float, done: float) -> None:
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.3f}", progress=f"{done:.0%}")
+
+    summary = run_finetune(
+        load_settings(), train, dev, config, out, on_step=on_step, progress=lambda xs: progress(xs, desc="dev", unit="q")
+    )
+    bar.close()
+    if as_json:
+        print_json({k: v for k, v in summary.items() if k != "losses"})
+        return
+    m = summary["dev_metrics"]
+    typer.echo(
+        f"model {summary['model_id']} (candidate), {summary['steps']} steps in {summary['train_minutes']} min: dev F1 {m['f1']}, EM {m['exact_match']}, "
+        f"citation {m['citation_accuracy']}, refusal {m['refusal_accuracy']} (n={m['n']})"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("finetune")(finetune_command)

@@ -1,0 +1,46 @@
+"""The configuration that makes a fine-tuned model; saved beside its weights (and in the
+registry) so the model can be rebuilt and compared."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from rag.errors import InputError
+
+METHODS = ("freeze", "lora")
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    method: str = "freeze"  # freeze: train the top blocks; lora: adapters on every block
+    freeze_layers: int = 20  # freeze: the embeddings and the lower N of SmolLM2's 30 blocks stay fixed
+    lora_rank: int = 16
+    lora_alpha: int = 32
+    lr: float = 2e-4
+    warmup_steps: int = 10
+    batch_size: int = 4
+    max_steps: int = 480
+    max_minutes: float = 60.0  # the run also stops here; the schedule follows whichever comes first
+    max_seq_len: int = 512
+    curriculum: float = 0.35  # share of the steps that see the gold passage alone
+    checkpoint_every: int = 40
+    dev_limit: int = 60  # dev records answered after training for the dev metrics
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise InputError(f"unknown --method {self.method!r}; expected one of: {', '.join(METHODS)}.")
+        if not 0 <= self.curriculum < 1:
+            raise InputError(f"curriculum {self.curriculum} is out of range; expected 0 <= x < 1.")
+        if self.max_minutes <= 0:
+            raise InputError(f"--max-minutes {self.max_minutes} must be positive.")
+        for name in ("batch_size", "max_steps", "max_seq_len", "checkpoint_every"):
+            if getattr(self, name) < 1:
+                raise InputError(f"--{name.replace('_', '-')} {getattr(self, name)} must be at least 1.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "FinetuneConfig":
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})

@@ -1,0 +1,100 @@
+"""One fine-tuning run end to end: load the base, train (resuming from the work folder's
+checkpoint), answer the dev records, save the artifact with everything that made it, and
+register it as a candidate."""
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from models.artifact import ModelArtifact, file_sha256, weights_sha256
+from models.finetune.config import FinetuneConfig
+from models.finetune.dev import dev_metrics
+from models.finetune.train import train
+from models.generator import ensure_base_model
+from models.qa_answer import QAAnswerer
+from models.registry import register_base, register_model
+from rag.db import connection
+from rag.errors import InputError
+from rag.settings import Settings
+
+RUN_FILE = "finetune.json"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise InputError(f"{path} does not exist; build it with `rag data build-qa --out DIR` and pass DIR/train.jsonl.")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def default_out_dir(settings: Settings, config: FinetuneConfig, train_sha256: str) -> Path:
+    """Same config and data, same folder: a rerun finds its checkpoint there."""
+    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    return settings.models_dir / f"ft-{config.method}-{key}-{train_sha256[:8]}"
+
+
+def _load_base(settings: Settings, base: ModelArtifact) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    # fp32: this kind of CPU (no AVX-512 BF16) runs bf16 autocast several times slower.
+    model = AutoModelForCausalLM.from_pretrained(base.path, torch_dtype=torch.float32)
+    return model, AutoTokenizer.from_pretrained(base.path)
+
+
+def _save(model: Any, tokenizer: Any, folder: Path, method: str) -> ModelArtifact:
+    target = model if method == "lora" else (model.get_base_model() if hasattr(model, "get_base_model") else model)
+    target.save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return ModelArtifact(path=folder, sha256=weights_sha256(folder))
+
+
+def run_finetune(
+    settings: Settings,
+    train_path: Path,
+    dev_path: Path,
+    config: FinetuneConfig,
+    out_dir: Path | None = None,
+    *,
+    on_step: Callable[[int, float, float], None] = lambda step, loss, progress: None,
+    progress: Callable = lambda xs: xs,
+) -> dict:
+    """Train, evaluate on dev, save and register; returns the run summary (also saved as
+    ``finetune.json`` in the artifact folder)."""
+    records, dev = read_jsonl(train_path), read_jsonl(dev_path)
+    train_sha256 = file_sha256(train_path)
+    out_dir = out_dir or default_out_dir(settings, config, train_sha256)
+    base = ensure_base_model(settings)
+    model, tokenizer = _load_base(settings, base)
+    model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
+    metrics = dev_metrics(QAAnswerer(model, tokenizer), dev, limit=config.dev_limit, seed=config.seed, progress=progress)
+    artifact = _save(model, tokenizer, out_dir / "model", config.method)
+    summary = {
+        "config": config.to_dict(),
+        "train_data": {"path": str(train_path), "sha256": train_sha256, "records": len(records)},
+        "dev_data": {"path": str(dev_path), "sha256": file_sha256(dev_path)},
+        "base": {"path": str(base.path), "sha256": base.sha256},
+        "sha256": artifact.sha256,
+        "train_minutes": round(state.minutes, 1),
+        "steps": len(state.losses),
+        "losses": state.losses,
+        "dev_metrics": metrics,
+    }
+    (artifact.path / RUN_FILE).write_text(json.dumps(summary, indent=2) + "\n")
+    with connection(settings) as conn:
+        parent = register_base(conn, base)
+        summary["model_id"] = register_model(
+            conn,
+            name=out_dir.name,
+            kind="adapter" if config.method == "lora" else "full",
+            path=artifact.path,
+            sha256=artifact.sha256,
+            parent_id=parent.id,
+            metrics=metrics,
+            config={k: v for k, v in summary.items() if k != "losses"},
+        )
+        conn.commit()
+    return summary

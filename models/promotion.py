@@ -1,0 +1,73 @@
+"""The promotion gate: a candidate replaces the served model only if its dev F1 is higher and
+its refusal accuracy is at most ``REFUSAL_SLACK`` lower. ``--force`` overrides the gate, and the
+override is recorded in ``model_events``."""
+
+from dataclasses import dataclass, field
+
+import psycopg
+
+from models.registry import ModelRecord, get_model, serving_model, set_status
+from rag.errors import InputError
+
+REFUSAL_SLACK = 0.02
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    reasons: list[str] = field(default_factory=list)  # why it failed, empty when it passed
+
+    def note(self, forced: bool) -> str:
+        if self.passed:
+            return "passed the gate"
+        return ("forced past the gate: " if forced else "refused: ") + "; ".join(self.reasons)
+
+
+def gate(candidate: dict, current: dict) -> GateDecision:
+    """Compare dev metrics (``f1``, ``refusal_accuracy``); a current model without recorded
+    metrics sets no bar."""
+    if "f1" not in current:
+        return GateDecision(True)
+    for name in ("f1", "refusal_accuracy"):
+        if name not in candidate:
+            return GateDecision(False, [f"the candidate has no dev {name}; fine-tune it with `rag finetune` to record one"])
+    reasons = []
+    if candidate["f1"] <= current["f1"]:
+        reasons.append(f"dev F1 {candidate['f1']} does not beat {current['f1']}")
+    if candidate["refusal_accuracy"] < current.get("refusal_accuracy", 0.0) - REFUSAL_SLACK:
+        reasons.append(
+            f"refusal accuracy {candidate['refusal_accuracy']} is more than {REFUSAL_SLACK} below {current['refusal_accuracy']}"
+        )
+    return GateDecision(not reasons, reasons)
+
+
+@dataclass(frozen=True)
+class Promotion:
+    candidate: ModelRecord
+    current: ModelRecord
+    decision: GateDecision
+    promoted: bool
+
+    def comparison(self) -> dict:
+        keys = ("f1", "exact_match", "citation_accuracy", "refusal_accuracy")
+        return {
+            "candidate": {"id": self.candidate.id, **{k: self.candidate.metrics.get(k) for k in keys}},
+            "current": {"id": self.current.id, "status": self.current.status, **{k: self.current.metrics.get(k) for k in keys}},
+            "passed": self.decision.passed,
+            "reasons": self.decision.reasons,
+            "promoted": self.promoted,
+        }
+
+
+def promote(conn: psycopg.Connection, model_id: int, *, force: bool = False) -> Promotion:
+    """Promote ``model_id`` if it passes the gate against the served model (or ``force``)."""
+    candidate = get_model(conn, model_id)
+    if candidate.status == "promoted":
+        raise InputError(f"model {model_id} is already promoted; `rag models list` shows the candidates.")
+    current = serving_model(conn)
+    decision = gate(candidate.metrics, current.metrics)
+    promoted = decision.passed or force
+    if promoted:
+        set_status(conn, model_id, "promoted", note=decision.note(force))
+        conn.commit()
+    return Promotion(candidate, current, decision, promoted)

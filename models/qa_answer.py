@@ -1,0 +1,107 @@
+"""Answering one QA question with a causal LM and the serving template, for fine-tuning's dev
+metrics and ``rag eval qa``.
+
+Two cheap additions to plain greedy decoding, each reported beside the plain result:
+- a refusal decision from the model's own probability of the refusal sentence (mean token
+  log-probability, computed in the same forward pass as the prompt), compared with a
+  threshold calibrated on the dev split (``calibrate_refusal``);
+- span snapping: an answer that is not a span of the passages is replaced by the passage span
+  with the best token F1 against it, so the output is always copied from the evidence."""
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from models.generator import END_OF_TURN
+from models.prompt import REFUSAL, parse_citations, render_prompt
+from models.qa_metrics import f1_score, normalize_answer
+
+_MARKERS = re.compile(r"\s*\[[^\]]*\]")
+
+
+@dataclass(frozen=True)
+class QAPrediction:
+    text: str  # what the model wrote, markers included (an answer even when greedy refused)
+    answer: str  # the answer without markers
+    snapped: str  # the answer copied from the passages (``snap_to_span``)
+    cited: list[int]
+    greedy_refused: bool  # plain greedy decoding wrote the refusal
+    refusal_score: float  # mean log-probability of the refusal sentence
+
+    def refused(self, threshold: float | None) -> bool:
+        """Refuse by the calibrated threshold, or as greedy decoding did when there is none."""
+        return self.greedy_refused if threshold is None else self.refusal_score >= threshold
+
+
+def snap_to_span(answer: str, passages: list[str], *, slack: int = 3) -> str:
+    """``answer`` if it is a span of a passage (after SQuAD normalisation), else the passage
+    span (up to ``slack`` words longer) with the best token F1 against it."""
+    wanted = normalize_answer(answer)
+    if not wanted or any(wanted in normalize_answer(p) for p in passages):
+        return answer
+    best, best_f1 = answer, 0.0
+    longest = len(answer.split()) + slack
+    for passage in passages:
+        words = passage.split()
+        for size in range(1, longest + 1):
+            for i in range(len(words) - size + 1):
+                candidate = " ".join(words[i : i + size]).strip(".,;:!?\"'()")
+                score = f1_score(candidate, answer)
+                if score > best_f1:
+                    best, best_f1 = candidate, score
+    return best
+
+
+def calibrate_refusal(scores: list[float], should_refuse: list[bool]) -> float:
+    """The threshold on ``refusal_score`` that refuses exactly when it should most often
+    (midpoint between neighbouring scores, so it generalises a little)."""
+    ranked = sorted(set(scores))
+    candidates = [ranked[0] - 1.0] + [(a + b) / 2 for a, b in zip(ranked, ranked[1:])] + [ranked[-1] + 1.0]
+
+    def accuracy(threshold: float) -> int:
+        return sum((s >= threshold) == r for s, r in zip(scores, should_refuse))
+
+    return max(candidates, key=accuracy)
+
+
+class QAAnswerer:
+    def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int = 32):
+        self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
+        self._refusal_ids = tokenizer(REFUSAL + END_OF_TURN, add_special_tokens=False).input_ids
+        self._stop = {tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id}
+
+    def answer(self, question: str, passages: list[str]) -> QAPrediction:
+        import torch
+        from transformers import DynamicCache
+
+        prompt_ids = self.tokenizer(render_prompt(question, passages, self.tokenizer), add_special_tokens=False).input_ids
+        cache = DynamicCache()
+        with torch.inference_mode():
+            logits = self.model(input_ids=torch.tensor([prompt_ids + self._refusal_ids]), past_key_values=cache).logits[0]
+        start = len(prompt_ids) - 1
+        log_probs = torch.log_softmax(logits[start : start + len(self._refusal_ids)].float(), dim=-1)
+        refusal_score = float(log_probs[torch.arange(len(self._refusal_ids)), self._refusal_ids].mean())
+        cache.crop(len(prompt_ids))
+        text = self._greedy(cache, logits[start], banned=None)
+        greedy_refused = text.strip().startswith(REFUSAL[:20])
+        if greedy_refused:
+            cache.crop(len(prompt_ids))
+            text = self._greedy(cache, logits[start], banned=self._refusal_ids[0])
+        answer = _MARKERS.sub("", text).strip()
+        cited = parse_citations(text, len(passages)).valid
+        return QAPrediction(text, answer, snap_to_span(answer, passages), cited, greedy_refused, refusal_score)
+
+    def _greedy(self, cache: Any, first_logits: Any, *, banned: int | None) -> str:
+        import torch
+
+        logits, ids = first_logits.clone(), []
+        if banned is not None:
+            logits[banned] = float("-inf")
+        for _ in range(self.max_new_tokens):
+            token = int(logits.argmax())
+            if token in self._stop:
+                break
+            ids.append(token)
+            with torch.inference_mode():
+                logits = self.model(input_ids=torch.tensor([[token]]), past_key_values=cache).logits[0, -1]
+        return self.tokenizer.decode(ids, skip_special_tokens=True)

@@ -1,0 +1,1 @@
+"""QA training data: SQuAD reading, article split, windowing, distractors, refusal records."""

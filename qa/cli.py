@@ -1,0 +1,44 @@
+"""``rag data build-qa``: versioned QA training data from SQuAD."""
+
+from pathlib import Path
+
+import typer
+
+from rag.console import JSON_OPTION, print_json
+
+data_app = typer.Typer(name="data", help="Build versioned training data.", no_args_is_help=True)
+
+
+@data_app.command("build-qa")
+def build_qa_command(
+    squad: Path = typer.Option(..., "--squad", help="SQuAD v1.1 file: nested .json or flat .jsonl."),
+    out: Path = typer.Option(..., "--out", help="Folder for train.jsonl, dev.jsonl, dev_squad.jsonl, manifest.json."),
+    dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of questions (whole articles) held out."),
+    distractors: int = typer.Option(2, "--distractors", min=0, help="Passages besides the gold one."),
+    unanswerable: float = typer.Option(0.25, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
+    window_words: int = typer.Option(50, "--window-words", min=10, help="Passages are cut to windows of this many words."),
+    seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Split SQuAD by article and write training and dev records with distractors and refusals.
+
+    Example: rag data build-qa --squad ../shared/data/squad/train_sample.jsonl --out .rag/qa
+    """
+    from qa.build import build_qa
+    from qa.records import RecordOptions
+
+    options = RecordOptions(window_words=window_words, distractors=distractors, unanswerable=unanswerable, seed=seed)
+    manifest = build_qa(squad, out, dev_fraction=dev_fraction, options=options)
+    if as_json:
+        print_json(manifest)
+        return
+    counts = manifest["counts"]
+    typer.echo(
+        f"train: {counts['train']['records']} records ({counts['train']['refusal']} refusals), "
+        f"dev: {counts['dev']['records']} records from {', '.join(manifest['articles']['dev'])}; "
+        f"written to {out}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(data_app, name="data")

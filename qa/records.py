@@ -1,0 +1,113 @@
+"""Training records from SQuAD questions: the gold window plus distractor windows from other
+articles (and hard negatives, when a neighbour function is given), in seeded order, the answer
+cited with its passage number; a seeded share drops the gold window and targets the refusal.
+
+A record is plain JSON: ``{"id", "question", "passages": [{"text", "source"}], "answer",
+"citations": [n], "answerable", "origin"}``. Pure: the refusal sentence and the neighbour
+lookup are passed in."""
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from qa.squad import SquadQuestion
+from qa.windows import answer_window, random_window
+
+# question -> candidate passages (text, source) most similar to it, best first
+Neighbours = Callable[[SquadQuestion], list[tuple[str, str]]]
+
+
+@dataclass(frozen=True)
+class RecordOptions:
+    window_words: int = 50
+    distractors: int = 2
+    hard_negatives: int = 0  # how many of the distractors come from the retriever
+    unanswerable: float = 0.25
+    seed: int = 0
+
+
+def paragraph_sources(questions: list[SquadQuestion]) -> dict[str, str]:
+    """A stable source name per paragraph: ``squad:TITLE/N``, N counting the article's paragraphs."""
+    sources: dict[str, str] = {}
+    per_title: dict[str, int] = {}
+    for q in questions:
+        if q.context not in sources:
+            n = per_title.get(q.title, 0)
+            per_title[q.title] = n + 1
+            sources[q.context] = f"squad:{q.title}/{n}"
+    return sources
+
+
+def _answer_position(q: SquadQuestion) -> tuple[str, int]:
+    answer, start = q.answers[0], q.answer_starts[0]
+    if q.context[start : start + len(answer)] != answer:
+        found = q.context.find(answer)
+        start = found if found >= 0 else start
+    return answer, start
+
+
+def _distractor_pool(questions: list[SquadQuestion], sources: dict[str, str]) -> dict[str, list[tuple[str, str]]]:
+    """title -> the (context, source) of every paragraph of every *other* article, computed once."""
+    by_title: dict[str, list[tuple[str, str]]] = {}
+    for context, source in sources.items():
+        title = source.removeprefix("squad:").rsplit("/", 1)[0]
+        by_title.setdefault(title, []).append((context, source))
+    return {
+        title: [p for other, paragraphs in by_title.items() if other != title for p in paragraphs]
+        for title in by_title
+    }
+
+
+def _hard_negatives(q: SquadQuestion, gold_source: str, neighbours: Neighbours | None, count: int) -> list[tuple[str, str]]:
+    if neighbours is None or count == 0:
+        return []
+    answer = q.answers[0].lower()
+    found = [(t, s) for t, s in neighbours(q) if s != gold_source and answer not in t.lower()]
+    return found[:count]
+
+
+def build_records(
+    questions: list[SquadQuestion],
+    *,
+    refusal: str,
+    options: RecordOptions,
+    neighbours: Neighbours | None = None,
+    distractor_questions: list[SquadQuestion] | None = None,
+) -> list[dict]:
+    """One record per question, in the questions' order. Distractors come from other articles
+    of ``distractor_questions`` (default: ``questions`` themselves)."""
+    rng = random.Random(options.seed)
+    sources = paragraph_sources(distractor_questions or questions)
+    sources.update(paragraph_sources(questions))
+    pool = _distractor_pool(questions if distractor_questions is None else distractor_questions, sources)
+    records = []
+    for q in questions:
+        answer, start = _answer_position(q)
+        gold_source = sources[q.context]
+        others = pool.get(q.title) or next(iter(pool.values()))
+        answerable = rng.random() >= options.unanswerable
+        wanted = options.distractors + (0 if answerable else 1)
+        hard = _hard_negatives(q, gold_source, neighbours, min(options.hard_negatives, wanted))
+        picked = [(random_window(t, options.window_words, rng), s) for t, s in hard]
+        picked += [
+            (random_window(t, options.window_words, rng), s) for t, s in rng.sample(others, wanted - len(hard))
+        ]
+        passages = [{"text": text, "source": source} for text, source in picked]
+        if answerable:
+            gold = answer_window(q.context, answer, start, options.window_words, rng)
+            passages.append({"text": gold.text, "source": gold_source})
+        rng.shuffle(passages)
+        citations = [1 + [p["source"] for p in passages].index(gold_source)] if answerable else []
+        records.append(
+            {
+                "id": q.id,
+                "question": q.question,
+                "passages": passages,
+                "answer": answer if answerable else refusal,
+                "citations": citations,
+                "answerable": answerable,
+                "origin": "squad",
+            }
+        )
+    return records
+
