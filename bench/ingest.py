@@ -1,0 +1,82 @@
+"""Ingest throughput against the embedder's raw throughput, measured in the same run.
+
+Ingests a JSONL corpus (default: Cranfield, chunked small to give > 5,000 chunks) into a
+fresh data dir with its own embedded Postgres, then embeds the same chunk texts with the
+embedder alone, and prints both rates, their ratio and the peak RSS.
+
+Run from the repository root:  .venv/bin/python -m bench.ingest [--rows N] [--chunk-tokens 64]"""
+
+import argparse
+import json
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+from ingest.pipeline import ingest_paths
+from models.embedder import load_embedder
+from rag.db import connection
+from rag.settings import Settings
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield" / "corpus.jsonl"
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _corpus(source: Path, rows: int | None, folder: Path) -> Path:
+    """The first ``rows`` lines of ``source`` (all when None), as a file of its own."""
+    target = folder / "corpus.jsonl"
+    with source.open("rb") as lines, target.open("wb") as out:
+        for number, line in enumerate(lines):
+            if rows is not None and number >= rows:
+                break
+            out.write(line)
+    return target
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="a BEIR corpus.jsonl")
+    parser.add_argument("--rows", type=int, default=None, help="use only the first N rows")
+    parser.add_argument("--chunk-tokens", type=int, default=64)
+    parser.add_argument("--chunk-overlap", type=int, default=8)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        settings = Settings(
+            data_dir=Path(tmp) / "data", database_url=None,
+            chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap,
+        )
+        corpus = _corpus(args.corpus, args.rows, Path(tmp))
+        embedder = load_embedder(settings)
+        embedder.embed(["warm up the model"] * settings.embed_batch_size)
+        with connection(settings) as conn:  # start the embedded server outside the timing
+            conn.execute("SELECT 1")
+        rss_before = _peak_rss_mib()
+
+        report = ingest_paths(settings, [corpus], collection="bench", embedder=embedder, show_progress=False)
+        with connection(settings) as conn:
+            texts = [r[0] for r in conn.execute("SELECT text FROM chunks WHERE embedding IS NOT NULL ORDER BY id")]
+        pipeline_rate = len(texts) / report.seconds
+        rss_pipeline = _peak_rss_mib()
+
+        flush = settings.embed_batch_size * 4
+        started = time.perf_counter()
+        for start in range(0, len(texts), flush):
+            embedder.embed(texts[start : start + flush])
+        raw_rate = len(texts) / (time.perf_counter() - started)
+
+    print(json.dumps({
+        "sources": report.new, "chunks": report.added, "embedded_chunks": len(texts),
+        "exact_duplicates": report.exact_duplicates, "near_duplicates": report.near_duplicates,
+        "pipeline_seconds": round(report.seconds, 2),
+        "pipeline_chunks_per_s": round(pipeline_rate, 1), "raw_embedder_chunks_per_s": round(raw_rate, 1),
+        "ratio": round(pipeline_rate / raw_rate, 3),
+        "peak_rss_mib_before_ingest": round(rss_before), "peak_rss_mib_after_ingest": round(rss_pipeline),
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()

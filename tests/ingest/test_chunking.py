@@ -1,0 +1,42 @@
+from ingest.chunking import chunk_text, pack_units
+
+TEXT = (
+    "Transformers use self-attention. Each token attends to every other token in the sequence! "
+    "Why does it matter? Because long-range context helps.\n\nTransfer learning reuses a model "
+    "trained on one task for another task; fine-tuning adapts its weights. " * 6
+).strip()
+
+
+def test_spans_map_back_to_the_source(fake_embedder):
+    chunks = chunk_text(TEXT, fake_embedder.tokenizer, 40, 10)
+    assert len(chunks) > 3
+    assert all(TEXT[c.start : c.end] == c.text for c in chunks)
+    assert chunks[0].start == 0 and chunks[-1].end == len(TEXT)
+
+
+def test_chunks_respect_the_token_budget_and_overlap(fake_embedder):
+    chunks = chunk_text(TEXT, fake_embedder.tokenizer, 40, 10)
+    assert max(c.token_count for c in chunks) <= 40
+    assert all(b.start < a.end for a, b in zip(chunks, chunks[1:]))  # consecutive chunks overlap
+    assert all(b.start > a.start for a, b in zip(chunks, chunks[1:]))
+
+
+def test_chunks_start_at_sentence_boundaries(fake_embedder):
+    for chunk in chunk_text(TEXT, fake_embedder.tokenizer, 40, 10):
+        assert chunk.start == 0 or TEXT[chunk.start - 1] in " \n"
+
+
+def test_a_long_sentence_is_cut_by_tokens(fake_embedder):
+    text = "word " * 100
+    chunks = chunk_text(text.strip(), fake_embedder.tokenizer, 30, 0)
+    assert [c.token_count for c in chunks] == [30, 30, 30, 10]
+
+
+def test_empty_text_has_no_chunks(fake_embedder):
+    assert chunk_text("", fake_embedder.tokenizer, 32, 8) == []
+
+
+def test_pack_units_overlaps_whole_units():
+    units = [(0, 10), (10, 20), (20, 30), (30, 40)]
+    assert pack_units(units, 20, 10) == [(0, 20), (10, 30), (20, 40)]
+    assert pack_units(units, 20, 0) == [(0, 20), (20, 40)]

@@ -1,0 +1,39 @@
+import json
+
+from ingest.discovery import FailedInput, SkippedInput, SourceInput, discover, path_uri, uri_patterns
+
+
+def test_folder_is_walked_in_order_with_unknown_and_hidden_files(tmp_path):
+    (tmp_path / "b.txt").write_text("b")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.md").write_text("a")
+    (tmp_path / "image.png").write_bytes(b"\x89PNG")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.txt").write_text("x")
+    found = list(discover(tmp_path))
+    assert [type(f) for f in found] == [SourceInput, SkippedInput, SourceInput]
+    assert found[0].uri == path_uri(tmp_path / "b.txt") and found[0].load() == "b"
+    assert found[2].mime_type == "text/markdown"
+
+
+def test_jsonl_rows_are_sources_with_title_uri_and_metadata(tmp_path):
+    corpus = tmp_path / "corpus.jsonl"
+    corpus.write_text(
+        json.dumps({"_id": "d1", "title": "Title", "text": "Body."}) + "\n\n"
+        + json.dumps({"id": 7, "text": "Plain.", "metadata": {"lang": "en"}}) + "\n"
+        + "{not json\n"
+    )
+    rows = list(discover(corpus))
+    assert rows[0].uri == path_uri(corpus) + "#d1" and rows[0].load() == "Title\n\nBody."
+    assert rows[1].uri.endswith("#7") and rows[1].metadata == {"lang": "en"} and rows[1].load() == "Plain."
+    assert isinstance(rows[2], FailedInput) and rows[2].uri.endswith("#line-4")
+    assert rows[0].sha256 != rows[1].sha256
+
+
+def test_uri_patterns_cover_a_folder_or_a_file_and_its_rows(tmp_path):
+    folder = tmp_path / "my_docs"
+    folder.mkdir()
+    (folder / "c.jsonl").write_text("")
+    assert uri_patterns(folder)[0].endswith("/my\\_docs/%")
+    exact, rows = uri_patterns(folder / "c.jsonl")
+    assert exact.endswith("/my\\_docs/c.jsonl") and rows == exact + "#%"
