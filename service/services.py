@@ -3,14 +3,18 @@ rate limiter and the metrics. ``open_services`` loads them (called from the life
 at import); tests may hand in a small searcher or generator of their own."""
 
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any
 
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
+from answering.pipeline import Answerer
+from models.generator import Generator, load_generator
+from models.registry import serving_model
 from rag.db import connection, database_url
 from rag.settings import Settings
+from retrieval.searcher import Searcher, open_searcher
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
 
@@ -19,11 +23,11 @@ from service.ratelimit import RateLimiter
 class Services:
     settings: Settings
     pool: ConnectionPool
-    searcher: Any  # retrieval.searcher.Searcher
-    answerer: Any  # answering.pipeline.Answerer
+    searcher: Searcher
+    answerer: Answerer
     metrics: Metrics
     limiter: RateLimiter
-    # One generation at a time: the model is not thread-safe and 2 cores gain nothing from two.
+    # One generation at a time: on 2 cores two would only slow each other down.
     generation_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def close(self) -> None:
@@ -42,16 +46,20 @@ def open_pool(settings: Settings) -> ConnectionPool:
     return pool
 
 
-def open_services(settings: Settings, metrics: Metrics, *, searcher=None, generator=None) -> Services:
-    from answering.pipeline import Answerer
-    from models.generator import load_generator
-    from models.registry import serving_model
-    from retrieval.searcher import open_searcher
-
-    pool = open_pool(settings)
-    searcher = searcher or open_searcher(settings)
-    generator = generator or load_generator(settings)
-    with pool.connection() as conn:
-        model = serving_model(conn)
+def open_services(
+    settings: Settings, metrics: Metrics, *, searcher: Searcher | None = None, generator: Generator | None = None
+) -> Services:
+    """Open the pool and the searcher and load the serving model (the promoted one, else the
+    base, registered on first load); ``searcher`` and ``generator`` replace the real ones."""
+    with ExitStack() as on_failure:
+        pool = open_pool(settings)
+        on_failure.callback(pool.close)
+        if searcher is None:
+            searcher = open_searcher(settings)
+            on_failure.callback(searcher.close)
+        generator = generator or load_generator(settings)
+        with pool.connection() as conn:
+            model = serving_model(conn)
+        on_failure.pop_all()
     answerer = Answerer(settings, searcher=searcher, generator=generator, model=model, pool_or_connect=pool)
     return Services(settings, pool, searcher, answerer, metrics, RateLimiter(settings.rate_limit_per_minute))
