@@ -45,6 +45,7 @@ def create(
     role: Role = typer.Option(..., help="reader: search; user: search, generate, feedback; admin: all."),
     name: str = typer.Option(None, help="A label to recognise the key by."),
     collection: list[str] = typer.Option(None, help="Restrict the key to this collection (repeatable)."),
+    as_json: bool = JSON_OPTION,
 ) -> None:
     """Create an API key and print it alone on the last line; only its hash is stored.
 
@@ -55,6 +56,9 @@ def create(
 
     with connection(load_settings()) as conn:
         key, secret = create_key(conn, role, name=name, collections=collection or None)
+    if as_json:
+        print_json({"id": key.id, "name": key.name, "role": key.role.value, "collections": key.collections, "key": secret})
+        return
     typer.echo(f"created {key.role.value} key {key.id}" + (f" ({key.name})" if key.name else ""), err=True)
     typer.echo(secret)
 

@@ -27,6 +27,13 @@ def test_keys_create_prints_the_key_alone_on_its_last_line(monkeypatch, settings
     assert find_key(conn, secret) is None
 
 
+def test_keys_create_json(monkeypatch, settings, conn):
+    use_database(monkeypatch, settings)
+    result = runner.invoke(app, ["keys", "create", "--role", "admin", "--json"])
+    document = json.loads(result.stdout)
+    assert document["role"] == "admin" and find_key(conn, document["key"]).id == document["id"]
+
+
 def test_keys_create_rejects_an_unknown_role(monkeypatch, settings):
     use_database(monkeypatch, settings)
     result = runner.invoke(app, ["keys", "create", "--role", "root"])
