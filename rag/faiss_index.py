@@ -28,14 +28,6 @@ def _as_vectors(vectors: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, DIMENSION)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class FaissIndex:
     """An ``IndexIDMap2(IndexFlatIP)`` stored at ``settings.faiss_dir / index.faiss``."""
 
@@ -96,7 +88,8 @@ class FaissIndex:
         with tmp.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(tmp, self.path)
-        checksum = _sha256(self.path)
+        with self.path.open("rb") as handle:
+            checksum = hashlib.file_digest(handle, "sha256").hexdigest()
         with conn.transaction():
             row = conn.execute(
                 "INSERT INTO index_builds (kind, index_id, vector_count, checksum, path, ingest_run_id)"
