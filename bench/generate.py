@@ -1,0 +1,193 @@
+"""Decode speed of the generator beside the memory-bandwidth bound measured in the same run.
+
+Decoding one token reads every weight once (and the KV cache), so on a CPU it is bounded by
+memory bandwidth: bound tok/s = measured read bandwidth / bytes read per token. Each variant
+prefills the same prompt, then decodes a fixed number of tokens greedily (ignoring end of turn,
+so every variant does the same work) and reports tok/s, its bound, the share of the bound, and
+whether its tokens are the fp32 tokens.
+
+Variants: fp32 and bf16 eager with a dynamic KV cache (the serving loop); int8 dynamic
+quantization of the linear layers; a static KV cache with the decode step compiled by
+``torch.compile`` (fp32, and bf16 where the CPU has native bf16).
+
+    nice -n 10 .venv/bin/python -m bench.generate --tokens 48 --json
+"""
+
+import argparse
+import copy
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from models.generator import bf16_supported, ensure_base_model
+from rag.settings import Settings
+
+PROMPT_FILE = Path(__file__).resolve().parent.parent / "README.md"
+
+
+@dataclass
+class Row:
+    variant: str
+    tok_s: float
+    prefill_ms: float
+    bytes_per_token: int
+    bound_tok_s: float
+    share_of_bound: float
+    same_tokens_as_fp32: bool
+
+
+def read_bandwidth(gib: float = 0.5, repeats: int = 5) -> float:
+    """Bytes per second a full reduction over a large tensor reads (best of ``repeats``)."""
+    data = torch.ones(int(gib * (1 << 30)) // 4, dtype=torch.float32)
+    data.sum()
+    best = 0.0
+    for _ in range(repeats):
+        started = time.perf_counter()
+        data.sum()
+        best = max(best, data.numel() * 4 / (time.perf_counter() - started))
+    return best
+
+
+def bytes_per_token(model: torch.nn.Module, kv_tokens: int) -> int:
+    """Weights read to decode one token (embeddings: one row; everything else whole) plus the
+    KV cache at ``kv_tokens`` positions."""
+    total = 0
+    for module in model.modules():
+        if isinstance(module, torch.nn.Embedding):
+            total += module.embedding_dim * module.weight.element_size()
+        elif isinstance(module, torch.ao.nn.quantized.dynamic.Linear):
+            total += module.in_features * module.out_features  # int8 weights
+        elif isinstance(module, torch.nn.Linear):
+            total += module.weight.numel() * module.weight.element_size()
+        elif not list(module.children()):
+            total += sum(p.numel() * p.element_size() for p in module.parameters(recurse=False))
+    config = model.config
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // config.num_attention_heads
+    element = 2 if next(model.parameters()).dtype == torch.bfloat16 else 4
+    total += 2 * config.num_hidden_layers * config.num_key_value_heads * head_dim * kv_tokens * element
+    return total
+
+
+def decode_dynamic(model, input_ids, tokens: int) -> tuple[list[int], float, float]:
+    """Greedy decode with a dynamic KV cache: (token ids, prefill seconds, decode seconds)."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache()
+    with torch.inference_mode():
+        started = time.perf_counter()
+        logits = model(input_ids=input_ids, past_key_values=cache, use_cache=True).logits
+        prefill = time.perf_counter() - started
+        ids = [int(logits[0, -1].argmax())]
+        started = time.perf_counter()
+        for _ in range(tokens):
+            logits = model(input_ids=torch.tensor([[ids[-1]]]), past_key_values=cache, use_cache=True).logits
+            ids.append(int(logits[0, -1].argmax()))
+    return ids, prefill, time.perf_counter() - started
+
+
+def decode_static_compiled(model, input_ids, tokens: int) -> tuple[list[int], float, float]:
+    """Greedy decode with a static KV cache and a compiled one-token step (compiled and
+    warmed up on a first pass that is not timed)."""
+    from transformers import StaticCache
+
+    prompt_len = input_ids.shape[1]
+    cache = StaticCache(config=model.config, max_cache_len=prompt_len + tokens + 1)
+    step = torch.compile(model.forward, dynamic=False, fullgraph=True)
+
+    def run() -> tuple[list[int], float, float]:
+        with torch.inference_mode():
+            cache.reset()
+            started = time.perf_counter()
+            positions = torch.arange(prompt_len)
+            logits = model(input_ids=input_ids, past_key_values=cache, cache_position=positions, use_cache=True).logits
+            prefill = time.perf_counter() - started
+            ids = [int(logits[0, -1].argmax())]
+            started = time.perf_counter()
+            for position in range(prompt_len, prompt_len + tokens):
+                logits = step(
+                    input_ids=torch.tensor([[ids[-1]]]),
+                    past_key_values=cache,
+                    cache_position=torch.tensor([position]),
+                    use_cache=True,
+                ).logits
+                ids.append(int(logits[0, -1].argmax()))
+        return ids, prefill, time.perf_counter() - started
+
+    run()
+    return run()
+
+
+def variants(base: torch.nn.Module) -> dict:
+    """name -> (model builder, decode function); bf16 compiled only where bf16 is native."""
+
+    def bf16():
+        return copy.deepcopy(base).to(torch.bfloat16)
+
+    def int8():
+        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(base), {torch.nn.Linear}, dtype=torch.qint8)
+
+    chosen = {
+        "fp32": (lambda: base, decode_dynamic),
+        "bf16": (bf16, decode_dynamic),
+        "int8-dynamic": (int8, decode_dynamic),
+        "fp32-static-compiled": (lambda: base, decode_static_compiled),
+    }
+    if bf16_supported():
+        chosen["bf16-static-compiled"] = (bf16, decode_static_compiled)
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=48, help="tokens decoded per variant")
+    parser.add_argument("--prompt-chars", type=int, default=1200, help="prompt length (README text)")
+    parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    args = parser.parse_args()
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    settings = Settings()
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    artifact = ensure_base_model(settings)
+    tokenizer = AutoTokenizer.from_pretrained(artifact.path)
+    base = AutoModelForCausalLM.from_pretrained(artifact.path, dtype=torch.float32).eval()
+    text = PROMPT_FILE.read_text()[: args.prompt_chars]
+    input_ids = tokenizer(text + "\nIn one sentence:", return_tensors="pt").input_ids
+
+    bandwidth = read_bandwidth()
+    reference = None
+    rows = []
+    for name, (build, decode) in variants(base).items():
+        if args.only and name not in args.only:
+            continue
+        model = build()
+        ids, prefill, seconds = decode(model, input_ids, args.tokens)
+        reference = reference or (ids if name == "fp32" else None)
+        moved = bytes_per_token(model, input_ids.shape[1] + args.tokens // 2)
+        tok_s = args.tokens / seconds
+        bound = bandwidth / moved
+        rows.append(
+            Row(name, round(tok_s, 2), round(prefill * 1000, 1), moved, round(bound, 2), round(tok_s / bound, 3),
+                reference is not None and ids == reference)
+        )
+        print(f"{name:>22}: {tok_s:6.2f} tok/s  bound {bound:6.2f}  ({tok_s / bound:5.1%})", file=sys.stderr, flush=True)
+    report = {
+        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "bf16_native": bf16_supported(),
+                    "load_average": os.getloadavg()[0]},
+        "read_bandwidth_gb_s": round(bandwidth / 1e9, 2),
+        "prompt_tokens": int(input_ids.shape[1]),
+        "decoded_tokens": args.tokens,
+        "rows": [asdict(row) for row in rows],
+    }
+    print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

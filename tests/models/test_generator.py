@@ -1,0 +1,102 @@
+import json
+import time
+
+import pytest
+
+from models.artifact import weights_sha256
+from models.generator import TokenStream, base_gguf_path, ensure_base_model, load_generator
+from models.prompt import render_prompt
+from models.registry import list_models
+from rag.settings import Settings
+
+
+def _stream(pieces: list[str]) -> TokenStream:
+    return TokenStream((i for i in range(len(pieces))), lambda ids: "".join(pieces[i] for i in ids), prompt_tokens=5)
+
+
+def test_token_stream_yields_pieces_and_counts_tokens():
+    tokens = _stream(["Pa", "ris", " [1]"])
+    assert list(tokens) == ["Pa", "ris", " [1]"]
+    assert (tokens.text, tokens.prompt_tokens, tokens.completion_tokens) == ("Paris [1]", 5, 3)
+
+
+def test_token_stream_holds_back_a_split_character():
+    decoded = ["caf", "caf\ufffd", "café"]  # "é" arrives over two byte tokens
+    tokens = TokenStream((i for i in range(3)), lambda ids: decoded[len(ids) - 1], prompt_tokens=5)
+    assert list(tokens) == ["caf", "é"] and tokens.text == "café"
+    assert tokens.completion_tokens == 3
+
+
+def test_token_stream_closed_early_keeps_what_was_produced():
+    tokens = _stream(["a", "b", "c"])
+    assert next(iter(tokens)) == "a"
+    tokens.close()
+    assert tokens.result().text == "a" and tokens.completion_tokens == 1
+
+
+def test_weights_sha256_covers_weights_only(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"weights")
+    before = weights_sha256(tmp_path)
+    (tmp_path / "config.json").write_text("{}")
+    assert weights_sha256(tmp_path) == before
+    (tmp_path / "model.safetensors").write_bytes(b"other")
+    assert weights_sha256(tmp_path) != before
+
+
+def test_the_gguf_file_is_found_without_importing_its_package():
+    assert base_gguf_path().suffix == ".gguf"
+
+
+@pytest.fixture(scope="session")
+def base_settings(tmp_path_factory) -> Settings:
+    """A data dir holding the converted base model, shared by the slow tests."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("generator"))
+    ensure_base_model(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def base_generator(base_settings):
+    return load_generator(base_settings, ensure_base_model(base_settings))
+
+
+@pytest.mark.slow
+def test_base_model_is_cached_as_safetensors_with_its_sha256(base_settings):
+    started = time.perf_counter()
+    artifact = ensure_base_model(base_settings)
+    assert time.perf_counter() - started < 0.5
+    names = {p.name for p in artifact.path.iterdir()}
+    assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json", "manifest.json"} <= names
+    manifest = json.loads((artifact.path / "manifest.json").read_text())
+    assert manifest["sha256"] == artifact.sha256 == weights_sha256(artifact.path)
+    assert "quantization_config" not in json.loads((artifact.path / "config.json").read_text())
+
+
+@pytest.mark.slow
+def test_greedy_generation_and_stream_agree(base_generator):
+    prompt = render_prompt("Where did Marie Curie study?", ["Marie Curie studied physics in Paris."], base_generator.tokenizer)
+    whole = base_generator.generate(prompt, max_new_tokens=12)
+    assert whole.text and whole.prompt_tokens > 20 and 0 < whole.completion_tokens <= 12
+    tokens = base_generator.generate(prompt, max_new_tokens=12, stream=True)
+    assert "".join(tokens) == whole.text and tokens.result() == whole
+
+
+@pytest.mark.slow
+def test_a_lora_adapter_loads_on_top_of_the_base(base_settings, base_generator, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    base = ensure_base_model(base_settings)
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(base.path), LoraConfig(r=2, target_modules=["q_proj"]))
+    model.save_pretrained(tmp_path / "adapter")  # untrained: LoRA B is zero, so it answers as the base
+    adapter = load_generator(base_settings, type(base)(tmp_path / "adapter", weights_sha256(tmp_path / "adapter")))
+    prompt = render_prompt("Who wrote Hamlet?", ["Hamlet is a play by Shakespeare."], adapter.tokenizer)
+    assert adapter.generate(prompt, 6).text == base_generator.generate(prompt, 6).text
+
+
+@pytest.mark.slow
+def test_without_an_artifact_the_registry_serves_the_base(base_settings, database_url, conn):
+    settings = base_settings.model_copy(update={"database_url": database_url})
+    assert load_generator(settings).tokenizer is not None
+    [record] = list_models(conn)
+    assert (record.kind, record.status, record.sha256) == ("base", "candidate", ensure_base_model(settings).sha256)
