@@ -179,6 +179,16 @@ def test_unexpected_failure_is_a_500_with_an_error_id_in_the_log(client, auth, s
     assert any(error_id in record.getMessage() for record in caplog.records)
 
 
+def test_a_failure_mid_stream_ends_with_an_error_event(client, auth, searcher, caplog):
+    searcher.hits = None
+    with caplog.at_level(logging.ERROR, logger="service"):
+        response = client.post("/generate", json={**QUERY, "stream": True}, headers=auth["user"])
+    ((kind, data),) = sse_events(response.text)
+    assert kind == "error" and data["error"]["code"] == "internal_error"
+    assert any(data["error"]["error_id"] in record.getMessage() for record in caplog.records)
+    assert "Traceback" not in response.text
+
+
 def test_health_is_a_503_when_the_database_is_unreachable(client):
     client.app.state.services.pool.close()
     assert_error(client.get("/health"), 503, "database_error", "RAG_DATABASE_URL")
