@@ -18,7 +18,7 @@ from ingest.discovery import Discovered, FailedInput, SkippedInput, SourceInput,
 from ingest.report import IngestReport
 from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
 from ingest.store import ChunkRow, SourceRow, allocate_chunk_ids, delete_sources, known_originals, write_source
-from models.embedder import Embedder, load_embedder
+from models.embedder import Embedder, embedder_model_dir, load_embedder
 from rag.console import progress
 from rag.db import connection
 from rag.errors import InputError
@@ -38,17 +38,23 @@ class _Prepared:
 class _Ingestor:
     """Holds one run's state: the pending batch, the counts, the known sources."""
 
-    def __init__(self, settings: Settings, conn: psycopg.Connection, embedder: Embedder, report: IngestReport,
-                 collection: int, known: dict[str, tuple[int, str]], metadata: dict[str, str], synthetic: bool):
-        self.settings, self.conn, self.embedder, self.report = settings, conn, embedder, report
+    def __init__(self, settings: Settings, conn: psycopg.Connection, embedder: Embedder | None,
+                 report: IngestReport, collection: int, known: dict[str, tuple[int, str]],
+                 metadata: dict[str, str], synthetic: bool):
+        self.settings, self.conn, self._embedder, self.report = settings, conn, embedder, report
         self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
-        self.max_tokens = min(settings.chunk_tokens, embedder.max_tokens)
-        self.overlap = min(settings.chunk_overlap, self.max_tokens // 2)
         self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
         self.flush_size = settings.embed_batch_size * _FLUSH_BATCHES
         self.pending: list[_Prepared] = []
         self.pending_chunks = 0
         self.seen: set[str] = set()
+
+    @property
+    def embedder(self) -> Embedder:
+        """Loaded on first use: a run where every source is unchanged never loads the model."""
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings)
+        return self._embedder
 
     def take(self, item: Discovered) -> None:
         if isinstance(item, SkippedInput):
@@ -72,7 +78,9 @@ class _Ingestor:
         except ReadError as exc:
             self.report.fail(source.uri, str(exc))
             return
-        chunks = chunk_text(text, self.embedder.tokenizer, self.max_tokens, self.overlap) if text else []
+        max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
+        overlap = min(self.settings.chunk_overlap, max_tokens // 2)
+        chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap) if text else []
         if not chunks:
             self.report.fail(source.uri, "no text left after cleaning")
             return
@@ -150,7 +158,6 @@ def ingest_paths(
         raise InputError(f"path not found: {', '.join(missing)}; pass existing files or folders.")
     if not collection.strip():
         raise InputError("empty --collection; pass a name such as 'demo'.")
-    embedder = embedder or load_embedder(settings)
     started = time.perf_counter()
     report = IngestReport()
     with connection(settings, autocommit=True) as conn:
@@ -159,7 +166,7 @@ def ingest_paths(
         conn.execute("SET synchronous_commit TO off")
         collection_key = collection_id(conn, collection)
         lock_collection(conn, collection_key, collection)
-        parameters = _parameters(settings, embedder, paths, synthetic, prune)
+        parameters = _parameters(settings, paths, synthetic, prune)
         report.run_id = start_run(conn, collection_key, parameters)
         known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
         ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
@@ -173,19 +180,20 @@ def ingest_paths(
         if prune:
             ingestor.prune()
         index = FaissIndex.load(settings)
-        index.reconcile(conn)
-        report.index_build_id = index.save(conn, report.run_id)
+        added, removed = index.reconcile(conn)
+        if added or removed or not index.path.exists():
+            report.index_build_id = index.save(conn, report.run_id)
         report.seconds = time.perf_counter() - started
         finish_run(conn, report.run_id, report.to_json(), failed=report.failed > 0)
     return report
 
 
 def _parameters(
-    settings: Settings, embedder: Embedder, paths: list[Path], synthetic: bool, prune: bool
+    settings: Settings, paths: list[Path], synthetic: bool, prune: bool
 ) -> dict[str, object]:
     return {
         "paths": [str(p.resolve()) for p in paths],
-        "embedder": str(embedder.model_dir),
+        "embedder": str(embedder_model_dir()),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "near_duplicate_threshold": settings.near_duplicate_threshold,

@@ -62,13 +62,14 @@ def test_first_run_ingests_everything_and_stores_agree(small_settings, conn, fak
     assert conn.execute("SELECT status FROM ingest_runs WHERE id = %s", (report.run_id,)).fetchone()[0] == "succeeded"
 
 
-def test_rerun_adds_nothing(small_settings, conn, fake_embedder, corpus):
+def test_rerun_adds_nothing_and_loads_no_model(small_settings, conn, fake_embedder, corpus, monkeypatch):
     run(small_settings, fake_embedder, [corpus])
     counts = conn.execute("SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM chunks)").fetchone()
-    fake_embedder.calls.clear()
-    again = run(small_settings, fake_embedder, [corpus])
+    builds = conn.execute("SELECT count(*) FROM index_builds").fetchone()
+    monkeypatch.setattr(ingest.pipeline, "load_embedder", lambda settings: pytest.fail("model loaded"))
+    again = run(small_settings, None, [corpus])
     assert (again.unchanged, again.new, again.changed, again.added) == (6, 0, 0, 0)
-    assert fake_embedder.calls == []
+    assert conn.execute("SELECT count(*) FROM index_builds").fetchone() == builds
     assert conn.execute("SELECT (SELECT count(*) FROM sources), (SELECT count(*) FROM chunks)").fetchone() == counts
 
 
