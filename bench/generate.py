@@ -11,6 +11,11 @@ quantization of the linear layers; a static KV cache with the decode step compil
 ``torch.compile`` (fp32, and bf16 where the CPU has native bf16).
 
     nice -n 10 .venv/bin/python -m bench.generate --tokens 48 --json
+
+``--http``: ``/generate`` p50/p99 latency with 4 concurrent clients against ``rag serve`` on
+127.0.0.1 over the configured data dir (see ``http_generate_latency``):
+
+    nice -n 10 .venv/bin/python -m bench.generate --http --requests 24 --json
 """
 
 import argparse
@@ -142,13 +147,113 @@ def variants(base: torch.nn.Module) -> dict:
     return chosen
 
 
+# --- /generate latency over HTTP (the service's share of this benchmark) ---------------------
+
+HTTP_QUESTIONS = [
+    "How does hybrid search combine keyword and vector results?",
+    "What does reciprocal rank fusion do?",
+    "Where are the embeddings stored?",
+    "What happens when the passages do not contain the answer?",
+]
+
+
+def _rag_command(*args: str) -> list[str]:
+    return [sys.executable, "-c", "from rag.cli import main; main()", *args]
+
+
+def _start_rag_serve(port: int):
+    """``rag serve`` on 127.0.0.1:``port`` (rate limit lifted), once ``/health`` answers."""
+    import subprocess
+
+    import httpx
+
+    env = {**os.environ, "RAG_RATE_LIMIT_PER_MINUTE": "100000"}
+    server = subprocess.Popen(
+        _rag_command("serve", "--host", "127.0.0.1", "--port", str(port)),
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"rag serve exited with {server.returncode}:\n{server.stderr.read()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)
+    server.terminate()
+    raise SystemExit("rag serve did not answer /health within 600 s")
+
+
+def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_tokens: int = 32) -> dict:
+    """p50/p99/mean latency (ms) and throughput of ``requests`` /generate calls (after one
+    warm-up) sent by ``clients`` concurrent clients to a ``rag serve`` started on 127.0.0.1 for
+    the run, with a user key created through the CLI for the run and revoked after."""
+    import socket
+    import subprocess
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+    import numpy as np
+
+    created = subprocess.run(
+        _rag_command("keys", "create", "--role", "user", "--name", "bench-http", "--json"),
+        capture_output=True, text=True, check=True,
+    )
+    key = json.loads(created.stdout)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = _start_rag_serve(port)
+    try:
+        headers = {"Authorization": f"Bearer {key['key']}"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as client:
+
+            def one(i: int) -> float:
+                started = time.perf_counter()
+                body = {"query": HTTP_QUESTIONS[i % len(HTTP_QUESTIONS)], "max_new_tokens": max_new_tokens}
+                client.post("/generate", json=body).raise_for_status()
+                return (time.perf_counter() - started) * 1000
+
+            one(0)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(clients) as pool:
+                latencies = np.array(list(pool.map(one, range(requests))))
+            wall = time.perf_counter() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+        subprocess.run(_rag_command("keys", "revoke", str(key["id"])), capture_output=True, check=True)
+    return {
+        "clients": clients,
+        "requests": requests,
+        "max_new_tokens": max_new_tokens,
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "mean_ms": round(float(latencies.mean()), 1),
+        "requests_per_s": round(requests / wall, 3),
+        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]},
+    }
+
+
+# --- end of /generate latency over HTTP -------------------------------------------------------
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=48, help="tokens decoded per variant")
     parser.add_argument("--prompt-chars", type=int, default=1200, help="prompt length (README text)")
     parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument("--http", action="store_true", help="measure /generate latency over HTTP instead")
+    parser.add_argument("--clients", type=int, default=4, help="--http: concurrent clients")
+    parser.add_argument("--requests", type=int, default=24, help="--http: requests after one warm-up")
     args = parser.parse_args()
+    if args.http:
+        report = http_generate_latency(clients=args.clients, requests=args.requests, max_new_tokens=args.tokens)
+        print(json.dumps(report) if args.json else json.dumps(report, indent=2))
+        return
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
