@@ -65,7 +65,7 @@ def describe_validation_errors(errors: list[dict[str, Any]]) -> tuple[str, str]:
         return "malformed_json", 'the request body is not valid JSON; send a JSON object such as {"query": "..."}.'
     parts = []
     for e in errors:
-        field = ".".join(str(p) for p in e["loc"] if p != "body") or "body"
+        field = ".".join(str(p) for p in e["loc"][1:]) or "body"  # loc[0]: body, path or query
         fix = _FIXES.get(e["type"], "fix the value and retry")
         parts.append(f"{field}: {e['msg'][0].lower()}{e['msg'][1:]}; {fix}")
     return "invalid_input", ". ".join(parts) + "."

@@ -54,6 +54,7 @@ def test_log_read_back_matches_the_response(client, auth):
     assert [p["chunk_id"] for p in log["passages"]] == [p["chunk_id"] for p in body["passages"]]
     assert log["model_id"] == body["model"]["id"]
     assert client.get(f"/logs/{body['log_id'] + 100}", headers=auth["admin"]).status_code == 404
+    assert_error(client.get("/logs/first", headers=auth["admin"]), 422, "invalid_input", "log_id: ", "whole number")
 
 
 def test_stream_sends_tokens_then_a_done_event_with_citations(client, auth):
