@@ -25,7 +25,8 @@ def serve(
     """Serve the HTTP API (generate, search, feedback, logs, health, metrics).
 
     Example: rag serve --port 8000, then
-    curl -H "Authorization: Bearer $KEY" -d '{"query": "what is hybrid search?"}' localhost:8000/generate
+    curl -H "Authorization: Bearer $KEY" -H "Content-Type: application/json"
+    -d '{"query": "what is hybrid search?"}' localhost:8000/generate
     """
     import uvicorn
 

@@ -29,7 +29,7 @@ _FIXES = {
     "int_parsing": "send a whole number",
     "bool_type": "send true or false",
     "dict_type": "send a JSON object",
-    "model_attributes_type": "send a JSON object",
+    "model_attributes_type": "send a JSON object with the header Content-Type: application/json",
     "greater_than_equal": "raise the value",
     "less_than_equal": "lower the value",
     "literal_error": "use one of the listed values",
