@@ -44,13 +44,15 @@ class PgvectorRetriever:
 
     def search_vector(self, vector: np.ndarray, k: int, filters: list[Filter] | None = None) -> Ranked:
         condition, params = filter_sql(filters or [])
+        # Unfiltered, the joins are dropped so the planner has nothing to weigh against HNSW.
+        tables = CHUNK_JOIN if filters else "chunks c"
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(
                 "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
                 (str(max(self.ef_search, k)),),
             )
             rows = conn.execute(
-                f"SELECT c.id, 1 - (c.embedding <=> %s) FROM {CHUNK_JOIN}"
+                f"SELECT c.id, 1 - (c.embedding <=> %s) FROM {tables}"
                 f" WHERE c.embedding IS NOT NULL AND {condition} ORDER BY c.embedding <=> %s LIMIT %s",
                 [vector, *params, vector, k],
             ).fetchall()

@@ -206,7 +206,7 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     connect(settings).close()  # migrates the schema once, before the pool opens
     pool = ConnectionPool(
         database_url(settings),
-        min_size=1,
+        min_size=settings.search_pool_size,  # opened in the background; no wait on a burst
         max_size=settings.search_pool_size,
         configure=register_vector,
         open=True,
