@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     )
     max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
     refusal_threshold: float = Field(
-        0.3, description="Refuse without calling the model when the best passage's dense similarity is below this."
+        0.35, description="Refuse without calling the model when the best passage's dense cosine is below this."
     )
     redact_pii: bool = Field(True, description="Redact emails, phones, card numbers and IPs in logged queries and answers.")
 
