@@ -7,7 +7,6 @@ gold paragraph (oracle) or the gold article (retrieved) is withheld and the righ
 the refusal. Scoring is ``models.qa_metrics``; the calibrated refusal threshold stored with a
 fine-tuned model is used when it has one, and the plain greedy result is reported beside."""
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -101,36 +100,10 @@ def resolve_model(conn, settings: Settings, which: str):
     return get_model(conn, int(which))
 
 
-def _paragraph_corpus(settings: Settings, squad: Path, questions: list[SquadQuestion]) -> tuple[Path, str]:
-    """The file's paragraphs as a JSONL corpus (one row per paragraph, id = its source name)."""
-    collection = "squad-" + "".join(c if c.isalnum() else "-" for c in squad.stem.lower())
-    folder = settings.data_dir / "qa_eval"
-    folder.mkdir(parents=True, exist_ok=True)
-    corpus = folder / f"{collection}.jsonl"
-    titles = {q.context: q.title for q in questions}
-    rows = [
-        json.dumps({"id": source, "text": context, "metadata": {"article": titles[context]}}, ensure_ascii=False)
-        for context, source in paragraph_sources(questions).items()
-    ]
-    corpus.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    return corpus, collection
-
-
 def _retrieved(settings: Settings, squad: Path, questions, sample, *, k: int, seed: int) -> list[QAItem]:
-    from ingest.pipeline import ingest_paths
-    from models.embedder import load_embedder
-    from retrieval.filters import collection_filter
-    from retrieval.searcher import open_searcher
+    from qa.corpus import paragraph_search
 
-    corpus, collection = _paragraph_corpus(settings, squad, questions)
-    embedder = load_embedder(settings)
-    ingest_paths(settings, [corpus], collection=collection, prune=True, embedder=embedder)
-    with open_searcher(settings, embedder=embedder) as searcher:
-
-        def search(query: str, n: int) -> list[tuple[str, str]]:
-            hits = searcher.search(query, k=n, mode="hybrid", filters=[collection_filter([collection])])
-            return [(h.text, h.source.rsplit("#", 1)[-1]) for h in hits]
-
+    with paragraph_search(settings, squad, questions) as search:
         return retrieved_items(sample, search, paragraph_sources(questions), k=k, seed=seed)
 
 

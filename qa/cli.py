@@ -16,6 +16,9 @@ def build_qa_command(
     dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of questions (whole articles) held out."),
     distractors: int = typer.Option(2, "--distractors", min=0, help="Passages besides the gold one."),
     unanswerable: float = typer.Option(0.25, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
+    hard_negatives: int = typer.Option(
+        0, "--hard-negatives", min=0, help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs)."
+    ),
     window_words: int = typer.Option(50, "--window-words", min=10, help="Passages are cut to windows of this many words."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
     as_json: bool = JSON_OPTION,
@@ -24,11 +27,23 @@ def build_qa_command(
 
     Example: rag data build-qa --squad ../shared/data/squad/train_sample.jsonl --out .rag/qa
     """
-    from qa.build import build_qa
-    from qa.records import RecordOptions
+    from contextlib import ExitStack
 
-    options = RecordOptions(window_words=window_words, distractors=distractors, unanswerable=unanswerable, seed=seed)
-    manifest = build_qa(squad, out, dev_fraction=dev_fraction, options=options)
+    from qa.build import build_qa
+    from qa.corpus import paragraph_search
+    from qa.records import RecordOptions
+    from rag.console import load_settings
+
+    options = RecordOptions(
+        window_words=window_words, distractors=distractors, hard_negatives=hard_negatives, unanswerable=unanswerable, seed=seed
+    )
+    with ExitStack() as stack:
+
+        def neighbours(questions):
+            search = stack.enter_context(paragraph_search(load_settings(), squad, questions))
+            return lambda q: search(q.question, 2 * hard_negatives + 4)
+
+        manifest = build_qa(squad, out, dev_fraction=dev_fraction, options=options, neighbours=neighbours if hard_negatives else None)
     if as_json:
         print_json(manifest)
         return

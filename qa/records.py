@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from qa.squad import SquadQuestion
 from qa.windows import answer_window, random_window
+from rag.errors import InputError
 
 # question -> candidate passages (text, source) most similar to it, best first
 Neighbours = Callable[[SquadQuestion], list[tuple[str, str]]]
@@ -84,10 +85,15 @@ def build_records(
     for q in questions:
         answer, start = _answer_position(q)
         gold_source = sources[q.context]
-        others = pool.get(q.title) or next(iter(pool.values()))
+        others = pool.get(q.title, [])
         answerable = rng.random() >= options.unanswerable
         wanted = options.distractors + (0 if answerable else 1)
         hard = _hard_negatives(q, gold_source, neighbours, min(options.hard_negatives, wanted))
+        if len(others) < wanted - len(hard):
+            raise InputError(
+                f"article {q.title!r} has {len(others)} paragraphs of other articles to draw distractors from, "
+                f"{wanted - len(hard)} needed; lower --distractors or use a SQuAD file with more articles."
+            )
         picked = [(random_window(t, options.window_words, rng), s) for t, s in hard]
         picked += [
             (random_window(t, options.window_words, rng), s) for t, s in rng.sample(others, wanted - len(hard))

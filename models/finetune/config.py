@@ -7,6 +7,7 @@ from typing import Any
 from rag.errors import InputError
 
 METHODS = ("freeze", "lora")
+BUDGET_FIELDS = ("max_steps", "max_minutes", "checkpoint_every", "dev_limit")
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,11 @@ class FinetuneConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """What makes two runs the same run: everything but the budget, so a rerun with a
+        longer or shorter budget resumes the checkpoint (the schedule follows the new one)."""
+        return {k: v for k, v in asdict(self).items() if k not in BUDGET_FIELDS}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "FinetuneConfig":

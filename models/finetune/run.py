@@ -29,8 +29,8 @@ def read_jsonl(path: Path) -> list[dict]:
 
 
 def default_out_dir(settings: Settings, config: FinetuneConfig, train_sha256: str) -> Path:
-    """Same config and data, same folder: a rerun finds its checkpoint there."""
-    key = hashlib.sha256(json.dumps(config.to_dict(), sort_keys=True).encode()).hexdigest()[:8]
+    """Same config (budget aside) and data, same folder: a rerun finds its checkpoint there."""
+    key = hashlib.sha256(json.dumps(config.identity(), sort_keys=True).encode()).hexdigest()[:8]
     return settings.models_dir / f"ft-{config.method}-{key}-{train_sha256[:8]}"
 
 
@@ -59,16 +59,20 @@ def run_finetune(
     config: FinetuneConfig,
     out_dir: Path | None = None,
     *,
+    loaded: tuple[Any, Any, ModelArtifact] | None = None,
     on_step: Callable[[int, float, float], None] = lambda step, loss, progress: None,
     progress: Callable = lambda xs: xs,
 ) -> dict:
-    """Train, evaluate on dev, save and register; returns the run summary (also saved as
+    """Train the base generator (or ``loaded``: a model, its tokenizer and the artifact it was
+    loaded from), evaluate on dev, save and register; returns the run summary (also saved as
     ``finetune.json`` in the artifact folder)."""
+    if loaded is None:
+        base = ensure_base_model(settings)
+        loaded = (*_load_base(settings, base), base)
+    model, tokenizer, base = loaded
     records, dev = read_jsonl(train_path), read_jsonl(dev_path)
     train_sha256 = file_sha256(train_path)
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
-    base = ensure_base_model(settings)
-    model, tokenizer = _load_base(settings, base)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
     metrics = dev_metrics(QAAnswerer(model, tokenizer), dev, limit=config.dev_limit, seed=config.seed, progress=progress)
     artifact = _save(model, tokenizer, out_dir / "model", config.method)

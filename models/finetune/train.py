@@ -8,7 +8,7 @@ over ``warmup_steps`` then decays linearly to zero at progress 1, and the curric
 answerable record's gold passage alone until progress ``curriculum``, then the full records
 (distractors, shuffled order, refusal targets). A checkpoint (trainable weights, optimizer,
 losses, minutes, batches drawn) is written every ``checkpoint_every`` steps; a rerun with the
-same config resumes from it."""
+same config resumes from it, also with a changed budget (``FinetuneConfig.identity``)."""
 
 import random
 import time
@@ -137,14 +137,14 @@ def train(
     checkpoint = work_dir / CHECKPOINT
     if checkpoint.is_file():
         saved = torch.load(checkpoint, weights_only=False)
-        if saved["config"] == config.to_dict():
+        if FinetuneConfig.from_dict(saved["config"]).identity() == config.identity():
             model.load_state_dict(saved["trainable"], strict=False)
             optimizer.load_state_dict(saved["optimizer"])
             state = TrainState(saved["losses"], saved["minutes"], saved["drawn"])
-    stages = _Stages(records, tokenizer, config, state.drawn)
+    stages = _Stages(records, tokenizer, config, state.drawn) if state.progress(config) < 1.0 else None
     pad_id = tokenizer.pad_token_id
     clock, minutes_before = time.monotonic(), state.minutes
-    while state.progress(config) < 1.0:
+    while stages and state.progress(config) < 1.0:
         step, progress = len(state.losses), state.progress(config)
         for group in optimizer.param_groups:
             group["lr"] = config.lr * lr_factor(step, progress, config.warmup_steps)
@@ -154,7 +154,7 @@ def train(
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
-        state.losses.append(round(float(loss), 4))
+        state.losses.append(round(float(loss.detach()), 4))
         state.minutes = minutes_before + (time.monotonic() - clock) / 60
         on_step(step + 1, state.losses[-1], state.progress(config))
         if (step + 1) % config.checkpoint_every == 0 or state.progress(config) >= 1.0:

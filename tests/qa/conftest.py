@@ -1,4 +1,4 @@
-"""A tiny SQuAD file of four articles, written in both the flat JSONL and the nested form."""
+"""A tiny SQuAD file of six articles, written in both the flat JSONL and the nested form."""
 
 import json
 
@@ -9,8 +9,10 @@ ARTICLES = {
     "Beta": ["Beta mountain is 3,000 metres high and was first climbed in 1901."],
     "Gamma": ["Gamma lake holds trout and pike; fishing opens in May every year."],
     "Delta": ["Delta city hosts a jazz festival each July on the river bank."],
+    "Epsilon": ["Epsilon station opened in 1999 with two platforms."],
+    "Zeta": ["Zeta island is reached by ferry from the harbour."],
 }
-ANSWERS = {"Alpha": "1820", "Beta": "1901", "Gamma": "May", "Delta": "July"}
+ANSWERS = {"Alpha": "1820", "Beta": "1901", "Gamma": "May", "Delta": "July", "Epsilon": "1999", "Zeta": "ferry"}
 
 
 def squad_rows() -> list[dict]:

@@ -1,0 +1,24 @@
+"""The real SmolLM2 base for two steps: the serving template, the loss mask and the answerer
+work with its tokenizer and chat template."""
+
+import pytest
+from finetune_fixtures import qa_records
+
+from models.finetune.config import FinetuneConfig
+from models.finetune.train import train
+from models.generator import ensure_base_model, load_model
+from models.qa_answer import QAAnswerer
+
+
+@pytest.mark.slow
+def test_two_steps_on_the_real_base(settings, tmp_path):
+    import torch
+
+    model, tokenizer = load_model(settings, ensure_base_model(settings))
+    model = model.to(torch.float32)
+    config = FinetuneConfig(max_steps=2, batch_size=2, warmup_steps=1, checkpoint_every=1)
+    model, state = train(model, tokenizer, qa_records(4), config, tmp_path)
+    assert len(state.losses) == 2 and all(0 < loss < 20 for loss in state.losses)
+    record = qa_records(1)[0]
+    prediction = QAAnswerer(model, tokenizer, max_new_tokens=8).answer(record["question"], [p["text"] for p in record["passages"]])
+    assert prediction.refusal_score < 0 and isinstance(prediction.snapped, str)
