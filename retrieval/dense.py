@@ -19,28 +19,34 @@ from retrieval.base import Ranked
 from retrieval.filters import CHUNK_JOIN, Filter, filter_sql
 
 
-class FaissRetriever:
+class _DenseRetriever:
+    """``search`` embeds the query; ``search_vector`` takes one already embedded."""
+
+    embedder: Embedder
+
+    def search(self, query: str, k: int, filters: list[Filter] | None = None) -> Ranked:
+        return self.search_vector(self.embedder.embed([query])[0], k, filters)
+
+    def search_vector(self, vector: np.ndarray, k: int, filters: list[Filter] | None = None) -> Ranked:
+        raise NotImplementedError
+
+
+class FaissRetriever(_DenseRetriever):
     def __init__(self, index: FaissIndex, embedder: Embedder, allowed: Callable[[list[Filter]], np.ndarray]):
         self.index = index
         self.embedder = embedder
         self.allowed = allowed
-
-    def search(self, query: str, k: int, filters: list[Filter] | None = None) -> Ranked:
-        return self.search_vector(self.embedder.embed([query])[0], k, filters)
 
     def search_vector(self, vector: np.ndarray, k: int, filters: list[Filter] | None = None) -> Ranked:
         allowed = self.allowed(filters) if filters else None
         return self.index.search(vector[None, :], k, allowed)[0]
 
 
-class PgvectorRetriever:
+class PgvectorRetriever(_DenseRetriever):
     def __init__(self, pool: ConnectionPool, embedder: Embedder, ef_search: int):
         self.pool = pool
         self.embedder = embedder
         self.ef_search = ef_search
-
-    def search(self, query: str, k: int, filters: list[Filter] | None = None) -> Ranked:
-        return self.search_vector(self.embedder.embed([query])[0], k, filters)
 
     def search_vector(self, vector: np.ndarray, k: int, filters: list[Filter] | None = None) -> Ranked:
         condition, params = filter_sql(filters or [])
