@@ -25,7 +25,7 @@ from rag.errors import InputError
 from rag.faiss_index import FaissIndex
 from rag.settings import Settings
 
-_FLUSH_BATCHES = 4  # embed this many embedder batches at once
+FLUSH_BATCHES = 4  # embed this many embedder batches at once
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ class _Ingestor:
         self.settings, self.conn, self._embedder, self.report = settings, conn, embedder, report
         self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
         self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
-        self.flush_size = settings.embed_batch_size * _FLUSH_BATCHES
+        self.flush_size = settings.embed_batch_size * FLUSH_BATCHES
         self.pending: list[_Prepared] = []
         self.pending_chunks = 0
         self.seen: set[str] = set()
