@@ -22,6 +22,7 @@ def record(
     params_hash: str | None = typer.Option(None, "--params-hash", help="A parameters hash made elsewhere (instead of --params)."),
     collection: str | None = typer.Option(None, "--collection", help="PATH was just ingested into this collection: stamp its latest run and sources."),
     model_dir: Path | None = typer.Option(None, "--model-dir", help="A model trained from this version: stamp the registered model with these weights."),
+    synthetic: bool = typer.Option(False, "--synthetic", help="Every record is synthetic (model-generated, e.g. exported exchanges)."),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Record a version of a dataset (a DVC-tracked file or folder) in Postgres.
@@ -44,7 +45,7 @@ def record(
     selected = select_params(params_file, params)
     new = NewVersion(
         name=name, path=str(path), md5=dvc_md5(path), git_commit=git_commit(path),
-        params_hash=params_hash or hash_params(selected), params=selected, counts=count_records(path),
+        params_hash=params_hash or hash_params(selected), params=selected, counts=count_records(path, synthetic=synthetic),
     )
     with connection(load_settings(), autocommit=True) as conn:
         version, created = record_version(conn, new)

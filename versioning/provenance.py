@@ -67,15 +67,17 @@ def params_hash(params: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(params, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def count_records(path: Path) -> dict[str, Any]:
+def count_records(path: Path, *, synthetic: bool = False) -> dict[str, Any]:
     """``{"files", "records", "synthetic_records", "by_file"}``: a JSONL line is a record (synthetic
-    when it says ``"synthetic": true``); any other file is one record (a document)."""
+    when it says ``"synthetic": true``, or when ``synthetic`` says they all are); any other file
+    is one record (a document)."""
     files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
     by_file = {}
     for file in files:
-        records, synthetic = _file_counts(file)
+        records, synthetic_records = _file_counts(file)
+        synthetic_records = records if synthetic else synthetic_records
         name = file.relative_to(path).as_posix() if path.is_dir() else file.name
-        by_file[name] = {"records": records, "synthetic_records": synthetic}
+        by_file[name] = {"records": records, "synthetic_records": synthetic_records}
     return {
         "files": len(files),
         "records": sum(c["records"] for c in by_file.values()),

@@ -15,38 +15,40 @@ from rag.errors import NotFoundError
 
 
 @dataclass(frozen=True)
-class DatasetVersion:
-    id: int
+class _Identity:
+    """What names a version and where it came from."""
+
     name: str
     path: str
     md5: str
     git_commit: str | None
     params_hash: str
     params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewVersion(_Identity):
+    """What ``rag datasets record`` measured about a path."""
+
+    counts: dict[str, Any]  # versioning.provenance.count_records
+
+
+@dataclass(frozen=True)
+class DatasetVersion(_Identity):
+    """A row of ``dataset_versions``."""
+
+    id: int
     files: int
     records: int
     synthetic_records: int
     synthetic: bool
-    counts: dict[str, Any]
+    counts: dict[str, Any]  # per file: {"records", "synthetic_records"}
     created_at: datetime
 
     def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
+        document = {"id": self.id, **asdict(self)}
         document["created_at"] = self.created_at.isoformat()
         return document
-
-
-@dataclass(frozen=True)
-class NewVersion:
-    """What ``rag datasets record`` measured about a path."""
-
-    name: str
-    path: str
-    md5: str
-    git_commit: str | None
-    params_hash: str
-    params: dict[str, Any]
-    counts: dict[str, Any]  # versioning.provenance.count_records
 
 
 _COLUMNS = (
