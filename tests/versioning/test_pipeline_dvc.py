@@ -75,16 +75,23 @@ def tiny_params() -> dict:
     return params
 
 
-def sh(repo: Path, env: dict, *args: str) -> str:
+def run(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return done
+
+
+def sh(repo: Path, env: dict, *args: str) -> str:
+    done = run(repo, env, *args)
     return done.stdout + done.stderr
 
 
+def sh_stdout(repo: Path, env: dict, *args: str) -> str:
+    return run(repo, env, *args).stdout
+
+
 def rag_json(repo: Path, env: dict, *args: str):
-    done = subprocess.run([str(BIN / "rag"), *args, "--json"], cwd=repo, env=env, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return json.loads(done.stdout)
+    return json.loads(sh_stdout(repo, env, str(BIN / "rag"), *args, "--json"))
 
 
 def ran_stages(output: str) -> list[str]:
@@ -129,9 +136,14 @@ def test_pipeline_runs_end_to_end_and_versions_its_data(repo):
     assert ran_stages(sh(repo, env, dvc, "repro")) == []  # a second run does nothing
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["evaluate"]["qa_limit"] = 2
+    params["export_feedback"]["min_score"] = 5  # the cheapest stage to rerun
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert ran_stages(sh(repo, env, dvc, "repro")) == ["evaluate"]
+    assert ran_stages(sh(repo, env, dvc, "repro")) == ["export_feedback"]
+    params["finetune"]["lr"] = 0.0001  # DVC sees the change in exactly the stage that reads it
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert list(json.loads(sh_stdout(repo, env, dvc, "status", "--json"))) == ["finetune"]
+    params["finetune"]["lr"] = tiny_params()["finetune"]["lr"]
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     # dataset versions in Postgres carry the md5s dvc.lock holds
     lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
