@@ -186,16 +186,28 @@ def _start_rag_serve(port: int):
     raise SystemExit("rag serve did not answer /health within 600 s")
 
 
+def _summary(latencies, wall: float) -> dict:
+    import numpy as np
+
+    return {
+        "requests": len(latencies),
+        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
+        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
+        "mean_ms": round(float(np.mean(latencies)), 1),
+        "requests_per_s": round(len(latencies) / wall, 3),
+    }
+
+
 def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_tokens: int = 32) -> dict:
     """p50/p99/mean latency (ms) and throughput of ``requests`` /generate calls (after one
     warm-up) sent by ``clients`` concurrent clients to a ``rag serve`` started on 127.0.0.1 for
-    the run, with a user key created through the CLI for the run and revoked after."""
+    the run, beside the baseline of one client alone (a quarter as many requests) in the same
+    run; the user key is created through the CLI for the run and revoked after."""
     import socket
     import subprocess
     from concurrent.futures import ThreadPoolExecutor
 
     import httpx
-    import numpy as np
 
     created = subprocess.run(
         _rag_command("keys", "create", "--role", "user", "--name", "bench-http", "--json"),
@@ -216,23 +228,23 @@ def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_token
                 client.post("/generate", json=body).raise_for_status()
                 return (time.perf_counter() - started) * 1000
 
+            def run(concurrency: int, count: int) -> dict:
+                started = time.perf_counter()
+                with ThreadPoolExecutor(concurrency) as pool:
+                    latencies = list(pool.map(one, range(count)))
+                return _summary(latencies, time.perf_counter() - started)
+
             one(0)
-            started = time.perf_counter()
-            with ThreadPoolExecutor(clients) as pool:
-                latencies = np.array(list(pool.map(one, range(requests))))
-            wall = time.perf_counter() - started
+            baseline = run(1, max(2, requests // 4))
+            loaded = run(clients, requests)
     finally:
         server.terminate()
         server.wait(timeout=60)
         subprocess.run(_rag_command("keys", "revoke", str(key["id"])), capture_output=True, check=True)
     return {
-        "clients": clients,
-        "requests": requests,
         "max_new_tokens": max_new_tokens,
-        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
-        "mean_ms": round(float(latencies.mean()), 1),
-        "requests_per_s": round(requests / wall, 3),
+        "one_client": baseline,
+        f"{clients}_clients": loaded,
         "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]},
     }
 
