@@ -9,7 +9,7 @@ from models.registry import get_model, register_model
 from rag.db import connection
 from versioning.replay import replay_log
 
-from conftest import HitsSearcher, ReplyGenerator, weights_folder
+from tests.versioning.conftest import HitsSearcher, ReplyGenerator, weights_folder
 
 
 @pytest.fixture
