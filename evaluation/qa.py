@@ -35,8 +35,10 @@ class QAItem:
 
 
 def _withheld(questions: list[SquadQuestion], seed: int) -> set[str]:
-    rng = random.Random(seed)
-    return {q.id for q in questions if rng.random() < REFUSAL_SHARE}
+    """Exactly a quarter of the questions, drawn with a seed of their own (the same seed as the
+    sample's would withhold none of a small sample's first questions)."""
+    chosen = random.Random(f"withheld-{seed}").sample(questions, round(REFUSAL_SHARE * len(questions)))
+    return {q.id for q in chosen}
 
 
 def oracle_items(questions: list[SquadQuestion], all_questions: list[SquadQuestion], *, seed: int) -> list[QAItem]:
