@@ -2,16 +2,12 @@
 registered model on the oracle context against the real database."""
 
 import json
-import sys
-from pathlib import Path
 
 import pytest
 
 from evaluation.qa import evaluate_qa, oracle_items, retrieved_items
 from qa.records import paragraph_sources
 from qa.squad import read_squad
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "models"))
 
 PARAGRAPHS = {
     "Alpha": "The alpha river flows north past the old mill built in 1820.",
@@ -71,7 +67,7 @@ def test_retrieved_withholds_the_gold_article(squad_file):
 
 
 def test_eval_qa_runs_a_registered_model(squad_file, settings, conn, tmp_path):
-    from finetune_fixtures import tiny_model, tiny_tokenizer
+    from tests.models.finetune_fixtures import tiny_model, tiny_tokenizer
 
     from models.artifact import weights_sha256
     from models.registry import register_model

@@ -5,7 +5,7 @@ import json
 import random
 
 import pytest
-from finetune_fixtures import qa_records, tiny_model, tiny_tokenizer, write_jsonl
+from tests.models.finetune_fixtures import qa_records, tiny_model, tiny_tokenizer, write_jsonl
 
 from models.artifact import ModelArtifact, weights_sha256
 from models.finetune.batches import IGNORE, Example, answer_masked, bucketed_batches, collate, gold_only

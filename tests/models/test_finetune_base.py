@@ -2,7 +2,7 @@
 work with its tokenizer and chat template."""
 
 import pytest
-from finetune_fixtures import qa_records
+from tests.models.finetune_fixtures import qa_records
 
 from models.finetune.config import FinetuneConfig
 from models.finetune.train import train
