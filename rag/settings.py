@@ -52,8 +52,6 @@ class Settings(BaseSettings):
     default_k: int = Field(5, ge=1, description="Passages retrieved when a request gives no k.")
     max_k: int = Field(50, ge=1, description="Largest k a request may ask for.")
 
-    # Fine-tuning
-
     @property
     def faiss_dir(self) -> Path:
         return self.data_dir / "faiss"
