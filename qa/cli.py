@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, print_json
+from rag.console import JSON_OPTION, SYNTHETIC_OPTION, print_json
 
 data_app = typer.Typer(name="data", help="Build versioned training data.", no_args_is_help=True)
 
@@ -21,11 +21,16 @@ def build_qa_command(
     ),
     window_words: int = typer.Option(50, "--window-words", min=10, help="Passages are cut to windows of this many words."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
+    feedback: Path | None = typer.Option(
+        None, "--feedback", help="Rated exchanges from `rag logs export`: more train records (origin feedback, synthetic)."
+    ),
+    synthetic: str = SYNTHETIC_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Split SQuAD by article and write training and dev records with distractors and refusals.
+    """Split SQuAD by article and write training and dev records with distractors and refusals;
+    rated exchanges (--feedback) add synthetic training records unless --synthetic exclude.
 
-    Example: rag data build-qa --squad ../shared/data/squad/train_sample.jsonl --out .rag/qa
+    Example: rag data build-qa --squad ../shared/data/squad/train_sample.jsonl --out .rag/qa --feedback rated.jsonl
     """
     from contextlib import ExitStack
 
@@ -43,13 +48,17 @@ def build_qa_command(
             search = stack.enter_context(paragraph_search(load_settings(), squad, questions))
             return lambda q: search(q.question, 2 * hard_negatives + 4)
 
-        manifest = build_qa(squad, out, dev_fraction=dev_fraction, options=options, neighbours=neighbours if hard_negatives else None)
+        manifest = build_qa(
+            squad, out, dev_fraction=dev_fraction, options=options, neighbours=neighbours if hard_negatives else None,
+            feedback=feedback, synthetic=synthetic,
+        )
     if as_json:
         print_json(manifest)
         return
     counts = manifest["counts"]
     typer.echo(
-        f"train: {counts['train']['records']} records ({counts['train']['refusal']} refusals), "
+        f"train: {counts['train']['records']} records ({counts['train']['refusal']} refusals, "
+        f"{counts['train']['synthetic']} synthetic), "
         f"dev: {counts['dev']['records']} records from {', '.join(manifest['articles']['dev'])}; "
         f"written to {out}"
     )

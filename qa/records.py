@@ -3,8 +3,9 @@ articles (and hard negatives, when a neighbour function is given), in seeded ord
 cited with its passage number; a seeded share drops the gold window and targets the refusal.
 
 A record is plain JSON: ``{"id", "question", "passages": [{"text", "source"}], "answer",
-"citations": [n], "answerable", "origin"}``. Pure: the refusal sentence and the neighbour
-lookup are passed in."""
+"citations": [n], "answerable", "origin", "synthetic"}``; SQuAD records are human-written, so
+``"synthetic": false`` (``qa.feedback`` makes the model-made ones). Pure: the refusal sentence
+and the neighbour lookup are passed in."""
 
 import random
 from collections.abc import Callable
@@ -113,6 +114,7 @@ def build_records(
                 "citations": citations,
                 "answerable": answerable,
                 "origin": "squad",
+                "synthetic": False,
             }
         )
     return records

@@ -16,6 +16,9 @@ from rag.settings import Settings
 T = TypeVar("T")
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
+SYNTHETIC_OPTION = typer.Option(
+    "include", "--synthetic", help="include or exclude model-made data: records marked synthetic, sources ingested with --synthetic."
+)
 
 
 def load_settings() -> Settings:

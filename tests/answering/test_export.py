@@ -59,3 +59,8 @@ def test_export_writes_one_json_line_per_exchange(conn, tmp_path):
     assert [line["query"] for line in lines] == ["q1", "q2"]
     assert lines[0]["prompt"] == "PROMPT" and lines[0]["passages"][0]["chunk_id"] == 42
     assert not list(tmp_path.glob("sub/*.partial"))
+
+
+def test_export_writes_an_empty_file_when_nothing_is_rated(conn, tmp_path):
+    out = tmp_path / "feedback.jsonl"
+    assert export_rated(conn, out) == 0 and out.read_text() == ""

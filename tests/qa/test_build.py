@@ -1,5 +1,7 @@
 import json
 
+import pytest
+from tests.qa.feedback_fixtures import three_exchanges, write_exchanges
 from typer.testing import CliRunner
 
 from models.artifact import file_sha256
@@ -7,6 +9,7 @@ from qa.build import build_qa
 from qa.records import RecordOptions
 from qa.squad import read_squad
 from rag.cli import app
+from rag.errors import InputError
 
 
 def _read(path):
@@ -21,6 +24,8 @@ def test_build_writes_split_records_and_manifest(squad_jsonl, tmp_path):
     assert manifest["counts"]["train"]["records"] == len(train) and manifest["counts"]["dev"]["records"] == len(dev)
     assert manifest["files"]["train.jsonl"] == file_sha256(out / "train.jsonl")
     assert manifest["parameters"]["unanswerable"] == 0.3 and manifest["parameters"]["dev_fraction"] == 0.25
+    assert manifest["feedback"] is None and manifest["counts"]["train"]["synthetic"] == 0
+    assert all(r["origin"] == "squad" and r["synthetic"] is False for r in train + dev)
     assert set(manifest["articles"]["train"]).isdisjoint(manifest["articles"]["dev"])
     assert {q.title for q in read_squad(out / "dev_squad.jsonl")} == set(manifest["articles"]["dev"])
     first = (out / "train.jsonl").read_bytes()
@@ -43,6 +48,55 @@ def test_hard_negatives_stay_on_their_side_of_the_split(squad_jsonl, tmp_path):
 
 
 def test_cli_prints_the_manifest(squad_jsonl, tmp_path):
-    result = CliRunner().invoke(app, ["data", "build-qa", "--squad", str(squad_jsonl), "--out", str(tmp_path), "--json"])
+    feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
+    args = ["data", "build-qa", "--squad", str(squad_jsonl), "--out", str(tmp_path / "qa"), "--feedback", str(feedback), "--json"]
+    result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["counts"]["train"]["records"] > 0
+    manifest = json.loads(result.stdout)
+    assert manifest["counts"]["train"]["records"] > 0 and manifest["feedback"]["records"] == 2
+    excluded = CliRunner().invoke(app, [*args, "--synthetic", "exclude"])
+    assert excluded.exit_code == 0 and json.loads(excluded.stdout)["feedback"]["records"] == 0
+    bad = CliRunner().invoke(app, [*args, "--synthetic", "no"])
+    assert bad.exit_code != 0 and "unknown --synthetic 'no'" in str(bad.exception)
+
+
+def test_feedback_adds_synthetic_records_to_train_only(squad_jsonl, tmp_path):
+    feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
+    without = build_qa(squad_jsonl, tmp_path / "squad", dev_fraction=0.25, options=RecordOptions())
+    manifest = build_qa(squad_jsonl, tmp_path / "qa", dev_fraction=0.25, options=RecordOptions(), feedback=feedback)
+    train, dev = _read(tmp_path / "qa" / "train.jsonl"), _read(tmp_path / "qa" / "dev.jsonl")
+    added = [r for r in train if r["origin"] == "feedback"]
+    assert [(r["id"], r["answerable"], r["synthetic"]) for r in added] == [("feedback:7", True, True), ("feedback:8", False, True)]
+    assert train[: len(train) - 2] == _read(tmp_path / "squad" / "train.jsonl")
+    assert dev == _read(tmp_path / "squad" / "dev.jsonl") and not any(r["synthetic"] for r in dev)
+    assert manifest["feedback"] == {
+        "path": str(feedback), "sha256": file_sha256(feedback), "exchanges": 3, "skipped": 1, "records": 2, "synthetic_records": 2,
+    }
+    assert manifest["counts"]["train"] == {
+        **without["counts"]["train"], "records": without["counts"]["train"]["records"] + 2, "synthetic": 2,
+        "answerable": without["counts"]["train"]["answerable"] + 1, "refusal": without["counts"]["train"]["refusal"] + 1,
+    }
+
+
+def test_synthetic_exclude_drops_the_feedback_records(squad_jsonl, tmp_path):
+    feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
+    build_qa(squad_jsonl, tmp_path / "squad", dev_fraction=0.25, options=RecordOptions())
+    manifest = build_qa(
+        squad_jsonl, tmp_path / "qa", dev_fraction=0.25, options=RecordOptions(), feedback=feedback, synthetic="exclude"
+    )
+    assert (tmp_path / "qa" / "train.jsonl").read_bytes() == (tmp_path / "squad" / "train.jsonl").read_bytes()
+    assert manifest["parameters"]["synthetic"] == "exclude"
+    assert manifest["feedback"]["exchanges"] == 3 and manifest["feedback"]["records"] == 0
+    assert manifest["feedback"]["synthetic_records"] == 0 and manifest["counts"]["train"]["synthetic"] == 0
+
+
+def test_an_empty_feedback_file_adds_nothing(squad_jsonl, tmp_path):
+    feedback = write_exchanges(tmp_path / "feedback.jsonl", [])
+    manifest = build_qa(squad_jsonl, tmp_path / "qa", dev_fraction=0.25, options=RecordOptions(), feedback=feedback)
+    assert manifest["feedback"]["exchanges"] == 0 and manifest["feedback"]["records"] == 0
+
+
+def test_a_bad_synthetic_choice_fails_before_any_work(squad_jsonl, tmp_path):
+    with pytest.raises(InputError, match="unknown --synthetic 'drop'; expected one of: include, exclude"):
+        build_qa(squad_jsonl, tmp_path / "qa", dev_fraction=0.25, options=RecordOptions(), synthetic="drop")
+    assert not (tmp_path / "qa").exists()
