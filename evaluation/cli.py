@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from rag.console import JSON_OPTION, SYNTHETIC_OPTION, load_settings, print_json
 
 eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
 
@@ -19,21 +19,23 @@ def retrieval(
     split: str = SPLIT_OPTION,
     mode: str = typer.Option("all", "--mode", help="hybrid, bm25, dense or all."),
     k: int = K_OPTION,
+    synthetic: str = SYNTHETIC_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """nDCG@k, Recall@100 and MRR@k of each search mode on a BEIR folder.
 
     The corpus is ingested into the collection beir-<folder name> (reused when unchanged);
-    each document is scored by its best chunk.
+    each document is scored by its best chunk. --synthetic exclude adds the filter
+    synthetic=false to every query.
 
-    Example: rag eval retrieval --beir ../shared/data/cranfield --mode all --json
+    Example: rag eval retrieval --beir ../shared/data/cranfield --mode all --synthetic exclude --json
     """
     from evaluation.beir import read_beir
     from evaluation.retrieval import evaluate_retrieval, parse_modes
 
     modes = parse_modes(mode)
     dataset = read_beir(beir, split)
-    results = evaluate_retrieval(load_settings(), dataset, modes, k=k)
+    results = evaluate_retrieval(load_settings(), dataset, modes, k=k, synthetic=synthetic)
     if json_output:
         print_json(results)
         return
@@ -83,9 +85,12 @@ def qa(
     model: str = typer.Option("base", "--model", help="base, promoted, or a model id from `rag models list`."),
     context: str = typer.Option("oracle", "--context", help="oracle (gold + 2 other-article paragraphs) or retrieved."),
     k: int = typer.Option(3, "--k", min=1, help="retrieved: passages per question."),
+    synthetic: str = SYNTHETIC_OPTION,
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Exact match, F1, citation and refusal accuracy of a generator on SQuAD questions.
+
+    --synthetic exclude keeps the retrieved context to sources not marked synthetic.
 
     Example: rag eval qa --squad .rag/qa/dev_squad.jsonl --model promoted --context retrieved --limit 100 --json
     """
@@ -93,7 +98,7 @@ def qa(
     from rag.console import progress
 
     result = evaluate_qa(
-        load_settings(), squad, model=model, context=context, k=k, limit=limit, seed=seed,
+        load_settings(), squad, model=model, context=context, k=k, limit=limit, seed=seed, synthetic=synthetic,
         progress=lambda items: progress(items, desc=f"eval qa ({context})", unit="q"),
     )
     if json_output:

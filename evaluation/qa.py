@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from evaluation.retrieval import source_filters
 from models.artifact import ModelArtifact
 from models.finetune.dev import judge, seeded_sample
 from models.qa_answer import QAAnswerer
@@ -21,6 +22,7 @@ from qa.records import paragraph_sources
 from qa.squad import SquadQuestion, read_squad
 from rag.errors import InputError
 from rag.settings import Settings
+from retrieval.filters import Filter
 
 CONTEXTS = ("oracle", "retrieved")
 REFUSAL_SHARE = 0.25
@@ -102,10 +104,10 @@ def resolve_model(conn, settings: Settings, which: str):
     return get_model(conn, int(which))
 
 
-def _retrieved(settings: Settings, squad: Path, questions, sample, *, k: int, seed: int) -> list[QAItem]:
+def _retrieved(settings: Settings, squad: Path, questions, sample, *, k: int, seed: int, filters: list[Filter]) -> list[QAItem]:
     from qa.corpus import paragraph_search
 
-    with paragraph_search(settings, squad, questions) as search:
+    with paragraph_search(settings, squad, questions, filters) as search:
         return retrieved_items(sample, search, paragraph_sources(questions), k=k, seed=seed)
 
 
@@ -118,22 +120,26 @@ def evaluate_qa(
     k: int = 3,
     limit: int | None = None,
     seed: int = 0,
+    synthetic: str = "include",
     progress: Callable = lambda xs: xs,
 ) -> dict:
     """The issue's JSON: ``exact_match``, ``f1``, ``citation_accuracy``, ``refusal_accuracy``,
     ``n``, ``seconds_per_question``, plus ``plain`` (greedy refusal, no span snapping),
-    ``refusal_threshold`` and the ``model`` evaluated."""
+    ``refusal_threshold``, the ``model`` evaluated, ``context`` and ``synthetic``. The oracle
+    context holds only the file's own paragraphs; ``synthetic="exclude"`` keeps the retrieved
+    context to sources not marked synthetic."""
     from models.generator import load_model
     from rag.db import connection
 
     if context not in CONTEXTS:
         raise InputError(f"unknown --context {context!r}; expected one of: {', '.join(CONTEXTS)}.")
+    filters = source_filters(synthetic)
     questions = read_squad(squad)
     sample = seeded_sample(questions, limit, seed)
     if context == "oracle":
         items = oracle_items(sample, questions, seed=seed)
     else:
-        items = _retrieved(settings, squad, questions, sample, k=k, seed=seed)
+        items = _retrieved(settings, squad, questions, sample, k=k, seed=seed, filters=filters)
     with connection(settings) as conn:
         record = resolve_model(conn, settings, model)
     answerer = QAAnswerer(*load_model(settings, ModelArtifact(Path(record.path), record.sha256)))
@@ -158,4 +164,5 @@ def evaluate_qa(
         "refusal_threshold": threshold,
         "model": {**record.summary(), "status": record.status},
         "context": context,
+        "synthetic": synthetic,
     }

@@ -5,7 +5,7 @@ by its best chunk, and compute nDCG@k, Recall@100 and MRR@k with ``ranx``.
 A document's chunks that ingest recorded as duplicates of another chunk have no vector of their
 own; such a document is credited right after the original chunk's document, at its rank."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
 
@@ -15,7 +15,8 @@ from rag.console import progress
 from rag.db import connection
 from rag.errors import InputError
 from rag.settings import Settings
-from retrieval.filters import collection_filter
+from rag.synthetic import excludes_synthetic
+from retrieval.filters import Filter, collection_filter, synthetic_filter
 from retrieval.searcher import MODES, Searcher, SearchHit, open_searcher
 
 RECALL_DEPTH = 100
@@ -28,6 +29,11 @@ def metric_names(k: int) -> list[str]:
 def search_depth(k: int) -> int:
     """Chunks fetched per query: twice the deepest cutoff, as a document may fill several."""
     return 2 * max(k, RECALL_DEPTH)
+
+
+def source_filters(synthetic: str) -> list[Filter]:
+    """What ``--synthetic`` adds to every search: nothing, or only sources not marked synthetic."""
+    return [synthetic_filter(False)] if excludes_synthetic(synthetic) else []
 
 
 def parse_modes(mode: str) -> list[str]:
@@ -46,15 +52,18 @@ def evaluate_retrieval(
     k: int = 10,
     embedder: Embedder | None = None,
     show_progress: bool = True,
+    synthetic: str = "include",
 ) -> dict[str, dict[str, float]]:
-    """``{mode: {metric: mean over the judged queries}}`` for each mode asked."""
+    """``{mode: {metric: mean over the judged queries}}`` for each mode asked; ``synthetic``
+    ``exclude`` searches only sources not marked synthetic."""
+    filters = source_filters(synthetic)
     embedder = prepare_collection(settings, dataset, embedder=embedder, show_progress=show_progress)
     results = {}
     with open_searcher(settings, embedder=embedder) as searcher:
         duplicates = duplicate_documents(settings, dataset.collection)
         for mode in modes:
             run = document_run(
-                searcher, dataset, mode, search_depth(k), duplicates, show_progress=show_progress
+                searcher, dataset, mode, search_depth(k), duplicates, show_progress=show_progress, filters=filters
             )
             results[mode] = mean_metrics(dataset.qrels, run, metric_names(k))
     return results
@@ -87,17 +96,21 @@ def document_run(
     duplicates: dict[int, list[str]],
     *,
     show_progress: bool = True,
+    filters: Sequence[Filter] = (),
 ) -> dict[str, dict[str, float]]:
-    """``{query id: {document id: score}}`` for one mode, scores decreasing with rank."""
-    search = _collection_search(searcher, dataset.collection, mode, depth)
+    """``{query id: {document id: score}}`` for one mode, scores decreasing with rank; every
+    search keeps to the dataset's collection and ``filters``."""
+    search = _collection_search(searcher, dataset.collection, mode, depth, filters)
     items = dataset.queries.items()
     if show_progress:
         items = progress(items, desc=f"{mode} queries", total=len(dataset.queries), unit="query")
     return {qid: rank_documents([(h.chunk_id, document_id(h.source)) for h in search(text)], duplicates) for qid, text in items}
 
 
-def _collection_search(searcher: Searcher, collection: str, mode: str, depth: int) -> Callable[[str], list[SearchHit]]:
-    filters = [collection_filter([collection])]
+def _collection_search(
+    searcher: Searcher, collection: str, mode: str, depth: int, filters: Sequence[Filter]
+) -> Callable[[str], list[SearchHit]]:
+    filters = [collection_filter([collection]), *filters]
     return lambda text: searcher.search(text, k=depth, mode=mode, filters=filters)
 
 

@@ -3,13 +3,14 @@ is the ``squad:TITLE/N`` source name), ingested into a collection of its own, se
 the hybrid retriever. Used for hard negatives and by ``rag eval qa --context retrieved``."""
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 from qa.records import paragraph_sources
 from qa.squad import SquadQuestion
 from rag.settings import Settings
+from retrieval.filters import Filter, collection_filter
 
 # query, n -> [(text, source name)], best first
 Search = Callable[[str, int], list[tuple[str, str]]]
@@ -31,12 +32,13 @@ def write_paragraph_corpus(settings: Settings, squad: Path, questions: list[Squa
 
 
 @contextmanager
-def paragraph_search(settings: Settings, squad: Path, questions: list[SquadQuestion]) -> Iterator[Search]:
+def paragraph_search(
+    settings: Settings, squad: Path, questions: list[SquadQuestion], filters: Sequence[Filter] = ()
+) -> Iterator[Search]:
     """Ingest the paragraphs (idempotent: an unchanged file is reused) and yield a hybrid search
-    restricted to their collection."""
+    restricted to their collection and ``filters``."""
     from ingest.pipeline import ingest_paths
     from models.embedder import load_embedder
-    from retrieval.filters import collection_filter
     from retrieval.searcher import open_searcher
 
     corpus, collection = write_paragraph_corpus(settings, squad, questions)
@@ -45,7 +47,7 @@ def paragraph_search(settings: Settings, squad: Path, questions: list[SquadQuest
     with open_searcher(settings, embedder=embedder) as searcher:
 
         def search(query: str, n: int) -> list[tuple[str, str]]:
-            hits = searcher.search(query, k=n, mode="hybrid", filters=[collection_filter([collection])])
+            hits = searcher.search(query, k=n, mode="hybrid", filters=[collection_filter([collection]), *filters])
             return [(h.text, h.source.rsplit("#", 1)[-1]) for h in hits]
 
         yield search

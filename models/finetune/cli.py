@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from rag.console import JSON_OPTION, SYNTHETIC_OPTION, load_settings, print_json
 
 
 def finetune_command(
@@ -22,6 +22,7 @@ def finetune_command(
     curriculum: float = typer.Option(0.35, "--curriculum", help="Share of steps on the gold passage alone."),
     dev_limit: int = typer.Option(60, "--dev-limit", help="Dev records answered for the dev metrics."),
     seed: int = typer.Option(0, "--seed"),
+    synthetic: str = SYNTHETIC_OPTION,
     out: Path | None = typer.Option(None, "--out", help="Work folder (checkpoint, model/); default under RAG_DATA_DIR/models."),
     as_json: bool = JSON_OPTION,
 ) -> None:
@@ -34,11 +35,11 @@ def finetune_command(
     from tqdm import tqdm
 
     from models.finetune.config import FinetuneConfig
-    from models.finetune.run import read_jsonl, run_finetune
+    from models.finetune.run import run_finetune, training_records
     from rag.console import progress
 
     if epochs is not None:
-        max_steps = max(1, round(epochs * len(read_jsonl(train)) / batch_size))
+        max_steps = max(1, round(epochs * len(training_records(train, synthetic)[0]) / batch_size))
     config = FinetuneConfig(
         method=method,
         freeze_layers=freeze_layers,
@@ -52,6 +53,7 @@ def finetune_command(
         curriculum=curriculum,
         dev_limit=dev_limit,
         seed=seed,
+        synthetic=synthetic,
     )
     bar = tqdm(total=max_steps, desc="finetune", unit="step", file=sys.stderr, dynamic_ncols=True)
 

@@ -5,9 +5,11 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from rag.errors import InputError
+from rag.synthetic import excludes_synthetic
 
 METHODS = ("freeze", "lora")
 BUDGET_FIELDS = ("max_steps", "max_minutes", "checkpoint_every", "dev_limit")
+ADDED_FIELDS = ("synthetic",)  # fields that came after runs were made (see ``folder_identity``)
 
 
 @dataclass(frozen=True)
@@ -26,10 +28,12 @@ class FinetuneConfig:
     checkpoint_every: int = 40
     dev_limit: int = 60  # dev records answered after training for the dev metrics
     seed: int = 0
+    synthetic: str = "include"  # exclude: train.jsonl's records marked synthetic are left out
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"unknown --method {self.method!r}; expected one of: {', '.join(METHODS)}.")
+        excludes_synthetic(self.synthetic)  # raises on anything but include or exclude
         if not 0 <= self.curriculum < 1:
             raise InputError(f"curriculum {self.curriculum} is out of range; expected 0 <= x < 1.")
         if self.max_minutes <= 0:
@@ -45,6 +49,12 @@ class FinetuneConfig:
         """What makes two runs the same run: everything but the budget, so a rerun with a
         longer or shorter budget resumes the checkpoint (the schedule follows the new one)."""
         return {k: v for k, v in asdict(self).items() if k not in BUDGET_FIELDS}
+
+    def folder_identity(self) -> dict[str, Any]:
+        """``identity`` without the added fields that hold their default, so the work folder
+        named after it stays the one a run made before those fields existed wrote to."""
+        defaults = FinetuneConfig()
+        return {k: v for k, v in self.identity().items() if k not in ADDED_FIELDS or v != getattr(defaults, k)}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "FinetuneConfig":

@@ -18,6 +18,7 @@ from models.registry import register_base, register_model
 from rag.db import connection
 from rag.errors import InputError
 from rag.settings import Settings
+from rag.synthetic import select_records
 
 RUN_FILE = "finetune.json"
 
@@ -28,9 +29,22 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def training_records(path: Path, synthetic: str) -> tuple[list[dict], int]:
+    """train.jsonl's records as ``synthetic`` (include or exclude) selects them, and how many
+    synthetic records it left out."""
+    records = read_jsonl(path)
+    kept = select_records(records, synthetic)
+    if not kept:
+        raise InputError(
+            f"{path} holds no record to train on ({len(records)} records, --synthetic {synthetic}); "
+            "build it with `rag data build-qa`, or pass --synthetic include."
+        )
+    return kept, len(records) - len(kept)
+
+
 def default_out_dir(settings: Settings, config: FinetuneConfig, train_sha256: str) -> Path:
     """Same config (budget aside) and data, same folder: a rerun finds its checkpoint there."""
-    key = hashlib.sha256(json.dumps(config.identity(), sort_keys=True).encode()).hexdigest()[:8]
+    key = hashlib.sha256(json.dumps(config.folder_identity(), sort_keys=True).encode()).hexdigest()[:8]
     return settings.models_dir / f"ft-{config.method}-{key}-{train_sha256[:8]}"
 
 
@@ -70,7 +84,8 @@ def run_finetune(
         base = ensure_base_model(settings)
         loaded = (*_load_base(settings, base), base)
     model, tokenizer, base = loaded
-    records, dev = read_jsonl(train_path), read_jsonl(dev_path)
+    records, dropped = training_records(train_path, config.synthetic)
+    dev = read_jsonl(dev_path)
     train_sha256 = file_sha256(train_path)
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
@@ -78,7 +93,9 @@ def run_finetune(
     artifact = _save(model, tokenizer, out_dir / "model", config.method)
     summary = {
         "config": config.to_dict(),
-        "train_data": {"path": str(train_path), "sha256": train_sha256, "records": len(records)},
+        "train_data": {
+            "path": str(train_path), "sha256": train_sha256, "records": len(records), "synthetic_dropped": dropped
+        },
         "dev_data": {"path": str(dev_path), "sha256": file_sha256(dev_path)},
         "base": {"path": str(base.path), "sha256": base.sha256},
         "sha256": artifact.sha256,

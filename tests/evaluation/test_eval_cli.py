@@ -36,3 +36,11 @@ def test_eval_retrieval_json_from_an_empty_data_dir(settings, tmp_path, write_be
         assert all(0 <= value <= 1 for value in figures.values())
     again = CliRunner().invoke(app, ["eval", "retrieval", "--beir", str(folder), "--mode", "bm25", "--json"], env=env)
     assert json.loads(again.stdout) == {"bm25": report["bm25"]}
+
+
+def test_eval_rejects_an_unknown_synthetic_choice_before_ingesting(tmp_path, write_beir):
+    folder = write_beir(tmp_path / "tiny", CORPUS, QUERIES, QRELS)
+    env = {"RAG_DATA_DIR": str(tmp_path / "data")}
+    result = CliRunner().invoke(app, ["eval", "retrieval", "--beir", str(folder), "--synthetic", "skip"], env=env)
+    assert result.exit_code != 0 and "unknown --synthetic 'skip'" in str(result.exception)
+    assert not (tmp_path / "data").exists()

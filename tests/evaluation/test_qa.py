@@ -85,3 +85,13 @@ def test_eval_qa_runs_a_registered_model(squad_file, settings, conn, tmp_path):
     for key in ("exact_match", "f1", "citation_accuracy", "refusal_accuracy", "seconds_per_question"):
         assert isinstance(result[key], float)
     assert set(result["plain"]) == {"exact_match", "f1", "citation_accuracy", "refusal_accuracy", "n"}
+    assert result["synthetic"] == "include"
+
+
+def test_eval_qa_rejects_a_bad_synthetic_choice_before_any_work(squad_file, tmp_path):
+    from rag.errors import InputError
+    from rag.settings import Settings
+
+    with pytest.raises(InputError, match="unknown --synthetic 'none'"):
+        evaluate_qa(Settings(data_dir=tmp_path / "data"), squad_file, context="retrieved", synthetic="none")
+    assert not (tmp_path / "data").exists()

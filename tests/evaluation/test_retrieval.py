@@ -1,7 +1,19 @@
+from pathlib import Path
+
 import pytest
 
-from evaluation.retrieval import document_id, metric_names, parse_modes, rank_documents, search_depth
+from evaluation.beir import BeirDataset
+from evaluation.retrieval import (
+    document_id,
+    document_run,
+    metric_names,
+    parse_modes,
+    rank_documents,
+    search_depth,
+    source_filters,
+)
 from rag.errors import InputError
+from retrieval.filters import collection_filter, synthetic_filter
 
 
 def test_document_id_is_the_uri_fragment():
@@ -23,3 +35,27 @@ def test_modes_metrics_and_depth():
         parse_modes("both")
     assert metric_names(10) == ["ndcg@10", "recall@100", "mrr@10"]
     assert search_depth(10) == 200
+
+
+class RecordingSearcher:
+    """Answers every query with one hit and keeps the filters it was asked with."""
+
+    def __init__(self):
+        self.filters = []
+
+    def search(self, query, *, k, mode, filters):
+        from retrieval.searcher import SearchHit
+
+        self.filters.append(filters)
+        return [SearchHit(1, "file:///c.jsonl#d1", "beir-tiny", "text", (0, 4), {}, 1.0)]
+
+
+def test_synthetic_exclude_filters_every_query_to_sources_not_marked_synthetic():
+    assert source_filters("include") == [] and source_filters("exclude") == [synthetic_filter(False)]
+    with pytest.raises(InputError, match="--synthetic 'no'"):
+        source_filters("no")
+    dataset = BeirDataset(Path("tiny"), Path("tiny/corpus.jsonl"), {"1": "a", "2": "b"}, {"1": {"d1": 1}})
+    searcher = RecordingSearcher()
+    run = document_run(searcher, dataset, "bm25", 10, {}, show_progress=False, filters=source_filters("exclude"))
+    assert run == {"1": {"d1": 0.0}, "2": {"d1": 0.0}}
+    assert searcher.filters == [[collection_filter(["beir-tiny"]), synthetic_filter(False)]] * 2

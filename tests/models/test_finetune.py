@@ -10,7 +10,7 @@ from tests.models.finetune_fixtures import qa_records, tiny_model, tiny_tokenize
 from models.artifact import ModelArtifact, weights_sha256
 from models.finetune.batches import IGNORE, Example, answer_masked, bucketed_batches, collate, gold_only
 from models.finetune.config import FinetuneConfig
-from models.finetune.run import RUN_FILE, run_finetune
+from models.finetune.run import RUN_FILE, run_finetune, training_records
 from models.finetune.train import encode_records, lr_factor, train
 from models.prompt import format_answer
 from models.registry import get_model
@@ -61,6 +61,25 @@ def test_config_rejects_bad_values():
         FinetuneConfig(method="full")
     with pytest.raises(InputError, match="--max-minutes"):
         FinetuneConfig(max_minutes=0)
+    with pytest.raises(InputError, match="--synthetic 'drop'"):
+        FinetuneConfig(synthetic="drop")
+
+
+def test_synthetic_exclude_drops_the_synthetic_training_records(tmp_path):
+    synthetic = [{**r, "id": f"feedback:{n}", "origin": "feedback", "synthetic": True} for n, r in enumerate(qa_records(3))]
+    path = write_jsonl(qa_records() + synthetic, tmp_path / "train.jsonl")
+    assert training_records(path, "include") == (qa_records() + synthetic, 0)
+    assert training_records(path, "exclude") == (qa_records(), 3)
+    with pytest.raises(InputError, match="no record to train on.*--synthetic exclude"):
+        training_records(write_jsonl(synthetic, tmp_path / "feedback_only.jsonl"), "exclude")
+
+
+def test_synthetic_choice_is_part_of_the_run_but_keeps_old_folders():
+    include, exclude = FinetuneConfig(), FinetuneConfig(synthetic="exclude")
+    assert include.identity() != exclude.identity()
+    before = {k: v for k, v in include.identity().items() if k != "synthetic"}  # made before the field existed
+    assert include.folder_identity() == before and exclude.folder_identity()["synthetic"] == "exclude"
+    assert FinetuneConfig.from_dict(before).identity() == include.identity()  # its checkpoint resumes
 
 
 def _config(**changes):
@@ -110,6 +129,7 @@ def test_run_saves_registers_and_loads_the_artifact(tokenizer, tmp_path, setting
     on_disk = json.loads((saved / RUN_FILE).read_text())
     assert on_disk["sha256"] == weights_sha256(saved) and on_disk["base"]["sha256"] == base.sha256
     assert on_disk["train_data"]["sha256"] and on_disk["config"]["max_steps"] == 4 and len(on_disk["losses"]) == 4
+    assert on_disk["config"]["synthetic"] == "include" and on_disk["train_data"]["synthetic_dropped"] == 0
     assert {"f1", "refusal_accuracy", "refusal_threshold", "plain"} <= set(on_disk["dev_metrics"])
     record = get_model(conn, summary["model_id"])
     assert record.status == "candidate" and record.kind == "full" and record.sha256 == on_disk["sha256"]
