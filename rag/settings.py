@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")
-    hnsw_ef_search: int = Field(100, ge=1, description="pgvector HNSW ef_search.")
+    hnsw_ef_search: int = Field(100, ge=1, description="HNSW ef_search of both vector backends (FAISS and pgvector).")
     bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 document-length normalisation.")
     fusion: Literal["rrf", "convex"] = Field("rrf", description="How hybrid search fuses the two sides.")
@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
     refusal_threshold: float = Field(
         0.35, description="Refuse without calling the model when the best passage's dense cosine is below this."
+    )
+    force_citations: bool = Field(
+        True, description="Make an answer that is not the refusal end with a valid [n] marker (models/cite_constraint.py)."
     )
     redact_pii: bool = Field(True, description="Redact emails, phones, card numbers and IPs in logged queries and answers.")
 

@@ -1,6 +1,6 @@
 """The dense side: cosine similarity between the query's embedding and the chunk vectors,
-from the FAISS index (exact inner product, filtered by id inside FAISS) or from pgvector
-(HNSW, filtered in the WHERE clause). Both return ``(chunk_id, cosine)`` best first.
+from the FAISS index (HNSW, filtered by id inside FAISS; see ``rag.faiss_index``) or from
+pgvector (HNSW, filtered in the WHERE clause). Both return ``(chunk_id, cosine)`` best first.
 
 pgvector's HNSW search is approximate: ``hnsw.ef_search`` (``RAG_HNSW_EF_SEARCH``, raised to
 ``k`` when ``k`` is larger) bounds the candidate list, and iterative index scans

@@ -80,3 +80,35 @@ def test_reconcile_follows_postgres(conn, index):
     assert sorted(index.ids().tolist()) == [ids[0], ids[2]]
     assert index.search(vectors[2:3], 1)[0][0][0] == ids[2]
     assert index.reconcile(conn) == (0, 0)
+
+
+def _exact_top(vectors: np.ndarray, ids: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return ids[np.argsort(-(vectors @ query), kind="stable")[:k]].tolist()
+
+
+def test_graph_search_with_a_broad_filter_matches_exact_search(index):
+    vectors = _unit_rows(400)
+    ids = np.arange(1000, 1400)
+    index.add(ids, vectors)
+    allowed = ids[::2]  # half the vectors: searched in the graph, not exactly
+    query = _unit_rows(1, seed=3)
+    hits = [i for i, _ in index.search(query, 10, allowed_ids=allowed)[0]]
+    assert hits == _exact_top(vectors[::2], allowed, query[0], 10)
+
+
+def test_a_narrow_filter_is_searched_exactly(index):
+    vectors = _unit_rows(400)
+    index.add(np.arange(400), vectors)
+    allowed = np.array([5, 77, 301])  # under 5% of the vectors
+    query = _unit_rows(1, seed=4)
+    hits = index.search(query, 10, allowed_ids=allowed)[0]
+    assert [i for i, _ in hits] == _exact_top(vectors[allowed], allowed, query[0], 3)
+
+
+def test_remove_rebuilds_the_graph_and_keeps_the_rest_searchable(index):
+    vectors = _unit_rows(200)
+    index.add(np.arange(200), vectors)
+    index.remove(np.arange(0, 200, 3))
+    kept = np.array([i for i in range(200) if i % 3])
+    assert sorted(index.ids().tolist()) == kept.tolist()
+    assert [row[0][0] for row in index.search(vectors[kept[:5]], 1)] == kept[:5].tolist()

@@ -1,8 +1,8 @@
 """The shared suite of the ``Retriever`` Protocol: every retriever applies the filters inside
 (so ``k`` matching results come back) and treats filter values as data; the two dense
-backends return the exact cosine top-k. pgvector's HNSW is approximate in general: on this
-48-vector corpus with ef_search = 100 the graph search visits every vector, so it is exact
-here; on large corpora its recall@10 is measured by bench/search.py instead."""
+backends return the exact cosine top-k. Both HNSW graphs (FAISS and pgvector) are approximate
+in general: on this 48-vector corpus with ef_search = 100 the graph search visits every
+vector, so it is exact here; on large corpora their recall@10 is measured by bench/search.py."""
 
 from functools import partial
 
