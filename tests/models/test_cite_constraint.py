@@ -1,0 +1,107 @@
+"""The citation constraint on chosen logits with the real SmolLM2 tokenizer, and the two
+greedy loops that use it (on a scripted model)."""
+
+import pytest
+from tests.models.scripted_model import BigramModel
+
+from models.cite_constraint import CitationConstraint
+from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
+from models.prompt import REFUSAL, parse_citations, render_prompt
+from models.qa_answer import QAAnswerer
+
+PASSAGES = ["Paris is the capital of France.", "Lyon is a city in France."]
+
+
+def _ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False).input_ids
+
+
+def _logits(tokenizer, preferred: list[str]):
+    """Logits ranking the tokens ``preferred`` (best first) above all others."""
+    import torch
+
+    logits = torch.zeros(len(tokenizer))
+    for score, token in enumerate(reversed(preferred), start=1):
+        logits[tokenizer.convert_tokens_to_ids(token)] = float(score)
+    return logits
+
+
+def _decode(tokenizer, answer: str, preferred: list[str], n_passages: int | None, max_new_tokens: int = 16) -> str:
+    """Greedy decoding on from ``answer`` with the same preferences at every step."""
+    constraint, ends = CitationConstraint(tokenizer, end_of_turn_ids(tokenizer)), end_of_turn_ids(tokenizer)
+    ids, logits = _ids(tokenizer, answer), _logits(tokenizer, preferred)
+    while len(ids) < max_new_tokens:
+        token = constraint.next_token(ids, logits, n_passages=n_passages, max_new_tokens=max_new_tokens)
+        if token in ends:
+            break
+        ids.append(token)
+    return tokenizer.decode(ids, skip_special_tokens=True)
+
+
+def test_the_marker_tokens_are_those_of_a_training_target(base_tokenizer):
+    tokens = base_tokenizer.convert_ids_to_tokens(_ids(base_tokenizer, "Paris [12]"))
+    assert tokens == ["Paris", "Ġ[", "1", "2", "]"]
+
+
+def test_an_uncited_end_opens_a_marker_and_the_best_valid_number_closes_it(base_tokenizer):
+    text = _decode(base_tokenizer, "Paris", [END_OF_TURN, "7", "2", "1"], n_passages=3)
+    assert text == "Paris [2]" and parse_citations(text, 3).valid == [2]
+
+
+def test_a_number_of_several_digits_stays_within_the_passages(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "2", "7"], n_passages=30) == "Paris [22]"
+    assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "2", "7"], n_passages=12) == "Paris [2]"
+    assert _decode(base_tokenizer, "Paris [1", [END_OF_TURN, "5", "3", "2"], n_passages=12) == "Paris [12]"
+
+
+def test_an_answer_running_out_of_tokens_spends_the_last_ones_on_a_marker(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris", ["Ġis", "2"], n_passages=2, max_new_tokens=6) == "Paris is is [2]"
+    assert _decode(base_tokenizer, "Paris", ["Ġis", "2"], n_passages=12, max_new_tokens=6) == "Paris is [2] is"
+    assert _decode(base_tokenizer, "Paris", ["Ġis", "2"], n_passages=None, max_new_tokens=6) == "Paris is is is is is"
+
+
+def test_a_marker_the_model_opens_takes_only_valid_numbers(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris [", [END_OF_TURN, "9", "0", "3", "1"], n_passages=2) == "Paris [1]"
+
+
+@pytest.mark.parametrize("answer", ["", "The passages do", REFUSAL])
+def test_a_refusal_or_its_start_may_end_uncited(base_tokenizer, answer):
+    assert _decode(base_tokenizer, answer, [END_OF_TURN, "1"], n_passages=2) == answer
+
+
+def test_an_answer_citing_a_passage_may_end(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris [2]", [END_OF_TURN, "1"], n_passages=2) == "Paris [2]"
+
+
+def test_an_answer_citing_only_a_missing_passage_is_made_to_cite(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris [7]", [END_OF_TURN, "1"], n_passages=2) == "Paris [7] [1]"
+
+
+def test_without_passages_decoding_is_plain_greedy(base_tokenizer):
+    assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "1"], n_passages=None) == "Paris"
+
+
+def _scripted(tokenizer, prompt: str) -> BigramModel:
+    """Answers ``Paris`` then would end at once; in a marker prefers passage 2."""
+    return BigramModel(
+        len(tokenizer),
+        follow={_ids(tokenizer, prompt)[-1]: _ids(tokenizer, "Paris")},
+        default=[tokenizer.convert_tokens_to_ids(t) for t in (END_OF_TURN, "7", "2", "1")],
+    )
+
+
+def test_the_serving_generator_cites_unless_built_not_to(base_tokenizer):
+    prompt = render_prompt("What is the capital of France?", PASSAGES, base_tokenizer)
+    generator = HFGenerator(_scripted(base_tokenizer, prompt), base_tokenizer)
+    assert generator.generate(prompt, 8, n_passages=2).text == "Paris [2]"
+    assert "".join(generator.generate(prompt, 8, stream=True, n_passages=2)) == "Paris [2]"
+    assert generator.generate(prompt, 8).text == "Paris"
+    uncited = HFGenerator(_scripted(base_tokenizer, prompt), base_tokenizer, force_citations=False)
+    assert uncited.generate(prompt, 8, n_passages=2).text == "Paris"
+
+
+def test_the_qa_answerer_cites_as_serving_does(base_tokenizer):
+    prompt = render_prompt("What is the capital of France?", PASSAGES, base_tokenizer)
+    answerer = QAAnswerer(_scripted(base_tokenizer, prompt), base_tokenizer, max_new_tokens=8)
+    prediction = answerer.answer("What is the capital of France?", PASSAGES)
+    assert (prediction.text, prediction.cited, prediction.greedy_refused) == ("Paris [2]", [2], False)
