@@ -3,9 +3,10 @@
 One request: find the session's previous turn and rewrite a follow-up into a standalone
 query; retrieve the top k passages (hybrid); refuse without calling the model when the best
 passage's dense cosine is below ``settings.refusal_threshold``; otherwise render the one
-prompt template and decode greedily; check the citations; write the log row and its passage
-rows in one transaction. ``stream`` yields the answer's text pieces then the ``AnswerResult``;
-a consumer that stops early (a client gone) still gets its row, marked ``incomplete``."""
+prompt template and decode greedily, citing one of the passages (``models.cite_constraint``);
+check the citations; write the log row and its passage rows in one transaction. ``stream``
+yields the answer's text pieces then the ``AnswerResult``; a consumer that stops early (a
+client gone) still gets its row, marked ``incomplete``."""
 
 import time
 import uuid
@@ -118,7 +119,7 @@ class Answerer:
             return
         started = time.perf_counter()
         tokens = self.generator.generate(
-            turn.prompt, request.max_new_tokens or self.settings.max_new_tokens, stream=True
+            turn.prompt, request.max_new_tokens or self.settings.max_new_tokens, stream=True, n_passages=len(turn.hits)
         )
         try:
             yield from tokens

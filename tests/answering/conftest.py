@@ -18,16 +18,18 @@ class ChatTokenizer:
 
 
 class ScriptedGenerator:
-    """Replies with ``reply`` word by word, and counts its calls."""
+    """Replies with ``reply`` word by word, and records the prompts and passage counts given."""
 
     tokenizer = ChatTokenizer()
 
     def __init__(self, reply: str = "Paris [1]"):
         self.reply = reply
         self.prompts: list[str] = []
+        self.passage_counts: list[int | None] = []
 
-    def generate(self, prompt, max_new_tokens, stream=False):
+    def generate(self, prompt, max_new_tokens, stream=False, n_passages=None):
         self.prompts.append(prompt)
+        self.passage_counts.append(n_passages)
         pieces = self.reply.split(" ")
         pieces = [pieces[0]] + [" " + p for p in pieces[1:]]
         tokens = TokenStream((i for i in range(min(len(pieces), max_new_tokens))), lambda ids: "".join(pieces[i] for i in ids), 42)

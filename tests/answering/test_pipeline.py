@@ -38,6 +38,7 @@ def test_answer_and_its_log_row_match(make_answerer, conn, model):
     assert (row["query"], row["rewritten_query"]) == ("What is the capital of France?",) * 2
     assert (row["template_id"], row["template_version"]) == (TEMPLATE.id, TEMPLATE.version)
     assert row["prompt"] == generator.prompts[0] and "[2] Lyon is a city in France." in row["prompt"]
+    assert generator.passage_counts == [2]  # so the generator makes the answer cite one of them
     assert (row["status"], row["refused"], row["no_valid_citation"], row["key_id"]) == ("complete", False, False, key_id)
     assert (row["model_id"], row["model_sha256"]) == (model.id, "f00d")
     assert (row["prompt_tokens"], row["completion_tokens"]) == (42, 2)
