@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")
-    hnsw_ef_search: int = Field(100, ge=1, description="HNSW ef_search of both vector backends (FAISS and pgvector).")
+    hnsw_ef_search: int = Field(40, ge=1, description="HNSW ef_search of both vector backends (FAISS and pgvector).")
     bm25_k1: float = Field(1.5, ge=0, description="BM25 term-frequency saturation.")
     bm25_b: float = Field(0.75, ge=0, le=1, description="BM25 document-length normalisation.")
     fusion: Literal["rrf", "convex"] = Field("rrf", description="How hybrid search fuses the two sides.")

@@ -91,6 +91,7 @@ def test_graph_search_with_a_broad_filter_matches_exact_search(index):
     ids = np.arange(1000, 1400)
     index.add(ids, vectors)
     allowed = ids[::2]  # half the vectors: searched in the graph, not exactly
+    index.ef_search = 400  # a candidate list as large as the corpus makes the graph search exact
     query = _unit_rows(1, seed=3)
     hits = [i for i, _ in index.search(query, 10, allowed_ids=allowed)[0]]
     assert hits == _exact_top(vectors[::2], allowed, query[0], 10)

@@ -40,7 +40,7 @@ class ScriptedGenerator:
             time.sleep(self.delay)
             yield i
 
-    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False):
+    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None):
         self.prompts.append(prompt)
         words = self.answer.split(" ")[:max_new_tokens]
         tokens = TokenStream(

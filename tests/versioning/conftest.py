@@ -27,7 +27,7 @@ class ReplyGenerator:
     def __init__(self, reply: str):
         self.reply = reply
 
-    def generate(self, prompt, max_new_tokens, stream=False):
+    def generate(self, prompt, max_new_tokens, stream=False, n_passages=None):
         words = self.reply.split(" ")
         return TokenStream((i for i in range(len(words))), lambda ids: " ".join(words[: len(ids)]), len(prompt))
 
