@@ -175,7 +175,7 @@ def ingest_paths(
         for item in bar:
             ingestor.take(item)
             if show_progress:
-                bar.set_postfix(chunks_per_s=f"{report.added / max(time.perf_counter() - started, 1e-9):.0f}")
+                bar.set_postfix(chunks_per_s=f"{report.added / max(time.perf_counter() - started, 1e-9):.0f}", refresh=False)
         ingestor.flush()
         if prune:
             ingestor.prune()

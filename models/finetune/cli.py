@@ -58,8 +58,8 @@ def finetune_command(
     bar = tqdm(total=max_steps, desc="finetune", unit="step", file=sys.stderr, dynamic_ncols=True)
 
     def on_step(step: int, loss: float, done: float) -> None:
+        bar.set_postfix(loss=f"{loss:.3f}", progress=f"{done:.0%}", refresh=False)  # shown by the update
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.3f}", progress=f"{done:.0%}")
 
     summary = run_finetune(
         load_settings(), train, dev, config, out, on_step=on_step, progress=lambda xs: progress(xs, desc="dev", unit="q")
