@@ -25,12 +25,15 @@ def ingest(
     meta: list[str] = typer.Option([], "--meta", help="key=value stored on every source; repeatable."),
     synthetic: bool = typer.Option(False, "--synthetic", help="Mark the sources as synthetic data."),
     prune: bool = typer.Option(False, "--prune", help="Remove sources under PATHS that no longer exist."),
+    max_failed: int = typer.Option(
+        0, "--max-failed", min=0, help="Exit 0 when at most this many sources failed (a corpus with known empty documents)."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Ingest documents: clean, chunk, dedup, embed, and store them in Postgres and FAISS.
 
-    Unchanged sources are skipped; changed ones replace their chunks. Exits 1 when a source
-    failed (each failure is named with its reason).
+    Unchanged sources are skipped; changed ones replace their chunks. Exits 1 when more than
+    --max-failed sources failed (each failure is named with its reason; the others are stored).
 
     Example: rag ingest data/demo --collection demo --meta team=search
     """
@@ -48,7 +51,9 @@ def ingest(
         typer.echo(f"{document['seconds']} s, {document['chunks_per_second']} chunks/s")
         for failure in document["failures"]:
             typer.echo(f"failed: {failure['source']}: {failure['error']}")
-    if report.failed:
+    if report.failed > max_failed:
+        if max_failed:
+            typer.echo(f"{report.failed} sources failed, more than --max-failed {max_failed}.", err=True)
         raise typer.Exit(1)
 
 

@@ -45,6 +45,15 @@ def test_a_failed_source_is_named_and_exits_non_zero(cli_env):
     assert failure["source"].endswith("/broken.pdf") and "PDF" in failure["error"]
 
 
+def test_max_failed_tolerates_that_many_failures(cli_env):
+    (cli_env / "broken.pdf").write_bytes(b"%PDF-1.7 nope")
+    (cli_env / "empty.md").write_text(" \n")
+    assert invoke("ingest", str(cli_env), "--max-failed", "2", "--json").exit_code == 0
+    (cli_env / "other.pdf").write_bytes(b"%PDF-1.7 nope")
+    result = invoke("ingest", str(cli_env), "--max-failed", "2")
+    assert result.exit_code == 1 and "more than --max-failed 2" in result.output
+
+
 def test_status_json_lists_collections_and_the_index_build(cli_env):
     invoke("ingest", str(cli_env), "--collection", "docs", "--json")
     document = json.loads(invoke("status", "--json").stdout)
