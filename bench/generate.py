@@ -6,8 +6,9 @@ prefills the same prompt, then decodes a fixed number of tokens greedily (ignori
 so every variant does the same work) and reports tok/s, its bound, the share of the bound, and
 whether its tokens are the fp32 tokens.
 
-Variants: fp32 and bf16 eager with a dynamic KV cache (the serving loop); int8 dynamic
-quantization of the linear layers; a static KV cache with the decode step compiled by
+Variants: fp32 and bf16 through the transformers forward with a dynamic KV cache;
+``models.decoding``'s fused fp32 step (``fp32-fused``, what serving and evaluation run); int8
+dynamic quantization of the linear layers; a static KV cache with the decode step compiled by
 ``torch.compile`` (fp32, and bf16 where the CPU has native bf16).
 
     nice -n 10 .venv/bin/python -m bench.generate --tokens 48 --json
@@ -29,6 +30,7 @@ from pathlib import Path
 
 import torch
 
+from models.decoding import Decoder
 from models.generator import bf16_supported, ensure_base_model
 from rag.settings import Settings
 
@@ -95,6 +97,20 @@ def decode_dynamic(model, input_ids, tokens: int) -> tuple[list[int], float, flo
     return ids, prefill, time.perf_counter() - started
 
 
+def decode_fused(model, input_ids, tokens: int) -> tuple[list[int], float, float]:
+    """Greedy decode through ``models.decoding.Decoder``, the serving loop: the model's
+    forward prefills, the fused step decodes (fused weights built before the clock starts)."""
+    decoder = Decoder(model)
+    started = time.perf_counter()
+    session = decoder.start(input_ids[0].tolist(), capacity=input_ids.shape[1] + tokens)
+    prefill = time.perf_counter() - started
+    ids = [int(session.logits.argmax())]
+    started = time.perf_counter()
+    for _ in range(tokens):
+        ids.append(int(session.step(ids[-1]).argmax()))
+    return ids, prefill, time.perf_counter() - started
+
+
 def decode_static_compiled(model, input_ids, tokens: int) -> tuple[list[int], float, float]:
     """Greedy decode with a static KV cache and a compiled one-token step (compiled and
     warmed up on a first pass that is not timed)."""
@@ -138,6 +154,7 @@ def variants(base: torch.nn.Module) -> dict:
 
     chosen = {
         "fp32": (lambda: base, decode_dynamic),
+        "fp32-fused": (lambda: base, decode_fused),
         "bf16": (bf16, decode_dynamic),
         "int8-dynamic": (int8, decode_dynamic),
         "fp32-static-compiled": (lambda: base, decode_static_compiled),

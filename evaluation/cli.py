@@ -86,11 +86,15 @@ def qa(
     context: str = typer.Option("oracle", "--context", help="oracle (gold + 2 other-article paragraphs) or retrieved."),
     k: int = typer.Option(3, "--k", min=1, help="retrieved: passages per question."),
     synthetic: str = SYNTHETIC_OPTION,
+    predictions: Path | None = typer.Option(
+        None, "--predictions", help="Also write each question's passages, answer and refusal signals to this JSONL file."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Exact match, F1, citation and refusal accuracy of a generator on SQuAD questions.
 
     --synthetic exclude keeps the retrieved context to sources not marked synthetic.
+    --predictions FILE writes one line per question, to read what the model answered.
 
     Example: rag eval qa --squad .rag/qa/dev_squad.jsonl --model promoted --context retrieved --limit 100 --json
     """
@@ -99,6 +103,7 @@ def qa(
 
     result = evaluate_qa(
         load_settings(), squad, model=model, context=context, k=k, limit=limit, seed=seed, synthetic=synthetic,
+        predictions_path=predictions,
         progress=lambda items: progress(items, desc=f"eval qa ({context})", unit="q"),
     )
     if json_output:

@@ -4,19 +4,23 @@ Contexts: ``oracle`` gives each question its gold paragraph plus two paragraphs 
 articles of the same file, in seeded order; ``retrieved`` ingests the file's paragraphs into
 their own collection and passes the top-k hybrid hits. In a seeded 25% of the questions the
 gold paragraph (oracle) or the gold article (retrieved) is withheld and the right answer is
-the refusal. Scoring is ``models.qa_metrics``; the calibrated refusal threshold stored with a
-fine-tuned model is used when it has one, and the plain greedy result is reported beside."""
+the refusal. Scoring is ``models.qa_metrics``. Refusal is decided as serving decides it: the
+relevance gate (``settings.refusal_threshold`` on the best question-passage cosine), then the
+calibrated refusal threshold stored with a fine-tuned model when it has one; the plain greedy
+result (no gate, no threshold, no span snapping) is reported beside."""
 
+import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evaluation.retrieval import source_filters
 from models.artifact import ModelArtifact
 from models.finetune.dev import judge, seeded_sample
-from models.qa_answer import QAAnswerer
+from models.embedder import load_embedder
+from models.qa_answer import QAAnswerer, QAPrediction, dense_relevance
 from models.qa_metrics import score
 from qa.records import paragraph_sources
 from qa.squad import SquadQuestion, read_squad
@@ -87,6 +91,21 @@ def retrieved_items(
     return items
 
 
+def write_predictions(
+    path: Path, items: list[QAItem], predictions: list[QAPrediction], *, threshold: float | None, gate: float | None
+) -> None:
+    """One JSON line per question: what it was given, what the model answered, and the
+    refusal signals behind the decision."""
+    with path.open("w") as out:
+        for item, prediction in zip(items, predictions, strict=True):
+            line = {
+                "id": item.question.id, "question": item.question.question, "golds": list(item.question.answers),
+                "answerable": item.answerable, "gold_passage": item.gold_passage, "passages": item.passages,
+                **asdict(prediction), "refused": prediction.refused(threshold, gate),
+            }
+            out.write(json.dumps(line) + "\n")
+
+
 def resolve_model(conn, settings: Settings, which: str):
     """The registry record for ``base``, ``promoted`` or a model id."""
     from models.generator import ensure_base_model
@@ -121,6 +140,7 @@ def evaluate_qa(
     limit: int | None = None,
     seed: int = 0,
     synthetic: str = "include",
+    predictions_path: Path | None = None,
     progress: Callable = lambda xs: xs,
 ) -> dict:
     """The issue's JSON: ``exact_match``, ``f1``, ``citation_accuracy``, ``refusal_accuracy``,
@@ -142,26 +162,32 @@ def evaluate_qa(
         items = _retrieved(settings, squad, questions, sample, k=k, seed=seed, filters=filters)
     with connection(settings) as conn:
         record = resolve_model(conn, settings, model)
-    answerer = QAAnswerer(*load_model(settings, ModelArtifact(Path(record.path), record.sha256)))
-    threshold = record.metrics.get("refusal_threshold")
+    answerer = QAAnswerer(
+        *load_model(settings, ModelArtifact(Path(record.path), record.sha256)),
+        relevance=dense_relevance(load_embedder(settings)),
+    )
+    threshold, gate = record.metrics.get("refusal_threshold"), settings.refusal_threshold
     started = time.monotonic()
     predictions = [answerer.answer(item.question.question, item.passages) for item in progress(items)]
     seconds = (time.monotonic() - started) / max(1, len(items))
+    if predictions_path is not None:
+        write_predictions(predictions_path, items, predictions, threshold=threshold, gate=gate)
 
-    def scored(with_threshold: float | None, snap: bool) -> dict:
+    def scored(with_threshold: float | None, with_gate: float | None, snap: bool) -> dict:
         return score(
             [
                 judge(p, answerable=i.answerable, golds=list(i.question.answers), gold_passage=i.gold_passage,
-                      threshold=with_threshold, snap=snap)
+                      threshold=with_threshold, gate=with_gate, snap=snap)
                 for p, i in zip(predictions, items)
             ]
         )
 
     return {
-        **scored(threshold, snap=True),
+        **scored(threshold, gate, snap=True),
         "seconds_per_question": round(seconds, 3),
-        "plain": scored(None, snap=False),
+        "plain": scored(None, None, snap=False),
         "refusal_threshold": threshold,
+        "refusal_gate": gate,
         "model": {**record.summary(), "status": record.status},
         "context": context,
         "synthetic": synthetic,

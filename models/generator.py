@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.cite_constraint import CitationConstraint
+from models.decoding import Decoder
 from rag.errors import ConfigError
 from rag.settings import Settings
 
@@ -85,11 +86,13 @@ class Generator(Protocol):
 
 
 class HFGenerator:
-    """A transformers causal LM decoding greedily with a KV cache, one token at a time."""
+    """A transformers causal LM decoding greedily with a KV cache, one token at a time
+    (``models.decoding``: the fused step for Llama models)."""
 
     def __init__(self, model: Any, tokenizer: Any, *, force_citations: bool = True):
         self.model = model
         self.tokenizer = tokenizer
+        self._decoder = Decoder(model)
         self._stop_ids = end_of_turn_ids(tokenizer)
         self._citations = CitationConstraint(tokenizer, self._stop_ids)
         self._force_citations = force_citations
@@ -97,11 +100,11 @@ class HFGenerator:
     def generate(
         self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None
     ) -> Generation | TokenStream:
-        input_ids = self.tokenizer(prompt, return_tensors="pt", add_special_tokens=False).input_ids
+        prompt_ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
         tokens = TokenStream(
-            self._greedy_ids(input_ids, max_new_tokens, n_passages if self._force_citations else None),
+            self._greedy_ids(prompt_ids, max_new_tokens, n_passages if self._force_citations else None),
             lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True),
-            prompt_tokens=int(input_ids.shape[1]),
+            prompt_tokens=len(prompt_ids),
         )
         if stream:
             return tokens
@@ -109,23 +112,21 @@ class HFGenerator:
             pass
         return tokens.result()
 
-    def _greedy_ids(self, input_ids: Any, max_new_tokens: int, n_passages: int | None) -> PyGenerator[int, None, None]:
-        import torch
-        from transformers import DynamicCache
-
-        cache = DynamicCache()
-        next_input, answer_ids = input_ids, []
+    def _greedy_ids(
+        self, prompt_ids: list[int], max_new_tokens: int, n_passages: int | None
+    ) -> PyGenerator[int, None, None]:
+        session = self._decoder.start(prompt_ids, capacity=len(prompt_ids) + max_new_tokens)
+        answer_ids: list[int] = []
         for _ in range(max_new_tokens):
-            with torch.inference_mode():
-                logits = self.model(input_ids=next_input, past_key_values=cache, use_cache=True).logits
             token_id = self._citations.next_token(
-                answer_ids, logits[0, -1], n_passages=n_passages, max_new_tokens=max_new_tokens
+                answer_ids, session.logits, n_passages=n_passages, max_new_tokens=max_new_tokens
             )
             if token_id in self._stop_ids:
                 return
             answer_ids.append(token_id)
             yield token_id
-            next_input = torch.tensor([[token_id]])
+            if len(answer_ids) < max_new_tokens:
+                session.step(token_id)
 
 
 def base_gguf_path() -> Path:
@@ -213,14 +214,6 @@ def bf16_supported() -> bool:
     return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
-def resolve_dtype(settings: Settings) -> Any:
-    import torch
-
-    if settings.generator_dtype == "auto":
-        return torch.bfloat16 if bf16_supported() else torch.float32
-    return getattr(torch, settings.generator_dtype)
-
-
 def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
     """The model (eval mode, serving dtype) and tokenizer of a full-model or adapter folder."""
     import torch
@@ -230,7 +223,7 @@ def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
         torch.set_num_threads(settings.torch_threads)
     if not artifact.path.is_dir():
         raise ConfigError(f"model folder {artifact.path} does not exist; re-register the model or retrain it.")
-    dtype = resolve_dtype(settings)
+    dtype = getattr(torch, settings.generator_dtype)
     if (artifact.path / "adapter_config.json").is_file():
         from peft import PeftModel
 

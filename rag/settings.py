@@ -35,8 +35,10 @@ class Settings(BaseSettings):
 
     # Generation
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads; unset = all cores.")
-    generator_dtype: Literal["auto", "float32", "bfloat16"] = Field(
-        "auto", description="Generator weights dtype; auto = bfloat16 where the CPU has native bf16, else float32."
+    generator_dtype: Literal["float32", "bfloat16"] = Field(
+        "float32",
+        description="Generator weights dtype; float32 decodes through the fused step (models/decoding.py), "
+        "bfloat16 through the transformers forward (slower to decode on the CPUs measured).",
     )
     max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
     refusal_threshold: float = Field(

@@ -15,11 +15,12 @@ def seeded_sample(items: list, limit: int | None, seed: int) -> list:
 
 
 def judge(
-    prediction: QAPrediction, *, answerable: bool, golds: list[str], gold_passage: int | None, threshold: float | None, snap: bool
+    prediction: QAPrediction, *, answerable: bool, golds: list[str], gold_passage: int | None, threshold: float | None,
+    gate: float | None, snap: bool,
 ) -> Judged:
     return Judged(
         answerable=answerable,
-        refused=prediction.refused(threshold),
+        refused=prediction.refused(threshold, gate),
         answer=prediction.snapped if snap else prediction.answer,
         golds=golds,
         cited=prediction.cited,
@@ -27,14 +28,21 @@ def judge(
     )
 
 
-def dev_metrics(answerer: QAAnswerer, records: list[dict], *, limit: int, seed: int, progress=lambda xs: xs) -> dict:
-    """Metrics with the calibrated threshold and span snapping (and ``refusal_threshold``
-    itself), plus plain greedy decoding's metrics under ``plain``."""
+def dev_metrics(
+    answerer: QAAnswerer, records: list[dict], *, limit: int, seed: int, gate: float | None, progress=lambda xs: xs
+) -> dict:
+    """Metrics with the relevance gate, the calibrated threshold and span snapping (and
+    ``refusal_threshold`` and ``refusal_gate`` themselves), plus plain greedy decoding's
+    metrics (no gate, no threshold, no snapping) under ``plain``."""
     sample = seeded_sample(records, limit, seed)
     predictions = [answerer.answer(r["question"], [p["text"] for p in r["passages"]]) for r in progress(sample)]
-    threshold = calibrate_refusal([p.refusal_score for p in predictions], [not r["answerable"] for r in sample])
+    threshold = calibrate_refusal(
+        [p.refusal_score for p in predictions],
+        [not r["answerable"] for r in sample],
+        [p.gated(gate) for p in predictions],
+    )
 
-    def scored(with_threshold: float | None, snap: bool) -> dict:
+    def scored(with_threshold: float | None, with_gate: float | None, snap: bool) -> dict:
         return score(
             [
                 judge(
@@ -43,10 +51,16 @@ def dev_metrics(answerer: QAAnswerer, records: list[dict], *, limit: int, seed: 
                     golds=[r["answer"]],
                     gold_passage=r["citations"][0] if r["answerable"] else None,
                     threshold=with_threshold,
+                    gate=with_gate,
                     snap=snap,
                 )
                 for p, r in zip(predictions, sample)
             ]
         )
 
-    return {**scored(threshold, snap=True), "refusal_threshold": round(threshold, 4), "plain": scored(None, snap=False)}
+    return {
+        **scored(threshold, gate, snap=True),
+        "refusal_threshold": round(threshold, 4),
+        "refusal_gate": gate,
+        "plain": scored(None, None, snap=False),
+    }

@@ -13,7 +13,8 @@ from models.finetune.config import FinetuneConfig
 from models.finetune.dev import dev_metrics
 from models.finetune.train import train
 from models.generator import ensure_base_model
-from models.qa_answer import QAAnswerer
+from models.embedder import load_embedder
+from models.qa_answer import QAAnswerer, dense_relevance
 from models.registry import register_base, register_model
 from rag.db import connection
 from rag.errors import InputError
@@ -89,7 +90,10 @@ def run_finetune(
     train_sha256 = file_sha256(train_path)
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
-    metrics = dev_metrics(QAAnswerer(model, tokenizer), dev, limit=config.dev_limit, seed=config.seed, progress=progress)
+    answerer = QAAnswerer(model, tokenizer, relevance=dense_relevance(load_embedder(settings)))
+    metrics = dev_metrics(
+        answerer, dev, limit=config.dev_limit, seed=config.seed, gate=settings.refusal_threshold, progress=progress
+    )
     artifact = _save(model, tokenizer, out_dir / "model", config.method)
     summary = {
         "config": config.to_dict(),

@@ -80,12 +80,19 @@ def test_eval_qa_runs_a_registered_model(squad_file, settings, conn, tmp_path):
         conn, name="tiny", kind="full", path=folder, sha256=weights_sha256(folder), metrics={"refusal_threshold": -3.0}
     )
     conn.commit()
-    result = evaluate_qa(settings, squad_file, model=str(model_id), limit=8, seed=1)
+    predictions = tmp_path / "predictions.jsonl"
+    result = evaluate_qa(settings, squad_file, model=str(model_id), limit=8, seed=1, predictions_path=predictions)
     assert result["n"] == 8 and result["model"]["id"] == model_id and result["refusal_threshold"] == -3.0
+    assert result["refusal_gate"] == settings.refusal_threshold
     for key in ("exact_match", "f1", "citation_accuracy", "refusal_accuracy", "seconds_per_question"):
         assert isinstance(result[key], float)
     assert set(result["plain"]) == {"exact_match", "f1", "citation_accuracy", "refusal_accuracy", "n"}
     assert result["synthetic"] == "include"
+    lines = [json.loads(line) for line in predictions.read_text().splitlines()]
+    assert len(lines) == 8 and sum(not line["answerable"] for line in lines) == 2
+    for line in lines:
+        assert -1 <= line["relevance"] <= 1 and len(line["passages"]) == 3
+        assert line["refused"] == (line["relevance"] < settings.refusal_threshold or line["refusal_score"] >= -3.0)
 
 
 def test_eval_qa_rejects_a_bad_synthetic_choice_before_any_work(squad_file, tmp_path):

@@ -11,11 +11,11 @@ class BigramModel:
     def __init__(self, vocab_size: int, follow: dict[int, list[int]], default: list[int]):
         self.vocab_size, self.follow, self.default = vocab_size, follow, default
 
-    def __call__(self, input_ids, past_key_values=None, use_cache=True):
+    def __call__(self, input_ids, past_key_values=None, use_cache=True, logits_to_keep=0):
         import torch
 
         logits = torch.zeros(1, input_ids.shape[1], self.vocab_size)
         for position, token in enumerate(input_ids[0].tolist()):
             preferred = self.follow.get(token, self.default)
             logits[0, position, preferred] = torch.arange(len(preferred), 0, -1, dtype=torch.float32)
-        return SimpleNamespace(logits=logits)
+        return SimpleNamespace(logits=logits[:, -logits_to_keep:])

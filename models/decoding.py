@@ -1,0 +1,193 @@
+"""Greedy-decoding sessions over a loaded causal LM, with a lean one-token step for
+Llama-architecture models (SmolLM2 is one).
+
+Decoding one token on a CPU should cost about one read of the weights, but the transformers
+forward spends most of each token elsewhere: 30 blocks of seven separate projections plus mask
+and cache bookkeeping in torch's per-operation overhead, and torch's matrix-vector product reads
+weights at about 11 GB/s on this 2-core AMD EPYC whatever the thread count. ``FusedLlama`` does
+the same fp32 arithmetic in numpy, in fewer and larger operations: q/k/v in one matrix-vector
+product and gate/up in another (fused copies of those weights, made once per loaded model), a
+preallocated KV cache, the rotary angles computed once per token; numpy's OpenBLAS reads the
+weights at about 25 GB/s on both cores and its small operations cost a fraction of torch's. The
+prompt is still prefilled by the model's own forward, whose cache is copied in.
+``bench/generate.py`` measures both paths against the bandwidth bound; the tokens are the same.
+
+OpenBLAS's threads and torch's OpenMP threads must not spin-wait against each other on two
+cores: ``rag`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (``rag/__init__.py``).
+
+``Decoder(model).start(prompt_ids, capacity)`` prefills and returns a session holding the
+prompt's logits; ``session.step(token)`` appends one token and returns the next logits;
+``session.crop(n)`` forgets everything after the first n positions. Sessions are independent,
+so one ``Decoder`` serves concurrent requests."""
+
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+
+_PROJECTIONS = {"self_attn": ("q_proj", "k_proj", "v_proj", "o_proj"), "mlp": ("gate_proj", "up_proj", "down_proj")}
+
+
+class Session(Protocol):
+    logits: torch.Tensor  # after start: the last prompt position's (every position's with all_logits)
+    length: int  # positions in the cache
+
+    def step(self, token: int) -> torch.Tensor: ...
+
+    def crop(self, length: int) -> None: ...
+
+
+class CacheSession:
+    """Decoding with the model's own forward and a transformers ``DynamicCache``."""
+
+    def __init__(self, model: Any, prompt_ids: list[int], *, all_logits: bool = False):
+        from transformers import DynamicCache
+
+        self.model, self.cache, self.length = model, DynamicCache(), len(prompt_ids)
+        keep = {} if all_logits else {"logits_to_keep": 1}
+        with torch.inference_mode():
+            inputs = torch.tensor([prompt_ids])
+            logits = model(input_ids=inputs, past_key_values=self.cache, use_cache=True, **keep).logits
+        self.logits = logits[0] if all_logits else logits[0, -1]
+
+    def step(self, token: int) -> torch.Tensor:
+        with torch.inference_mode():
+            output = self.model(input_ids=torch.tensor([[token]]), past_key_values=self.cache, use_cache=True)
+        self.logits = output.logits[0, -1]
+        self.length += 1
+        return self.logits
+
+    def crop(self, length: int) -> None:
+        self.cache.crop(length)
+        self.length = min(self.length, length)
+
+
+def supports_fused(model: Any) -> bool:
+    """Whether ``model`` is a plain fp32 Llama causal LM the fused step reproduces: RMSNorm,
+    rotary attention without rope scaling, SiLU-gated MLP, plain ``nn.Linear`` projections
+    without biases (a LoRA-wrapped model is not; a merged one is)."""
+    config = getattr(model, "config", None)
+    if getattr(config, "model_type", None) != "llama" or getattr(config, "rope_scaling", None):
+        return False
+    if getattr(model, "dtype", None) != torch.float32:
+        return False
+    if getattr(config, "hidden_act", None) != "silu" or not hasattr(getattr(model, "model", None), "layers"):
+        return False
+    return all(
+        type(projection) is torch.nn.Linear and projection.bias is None
+        for block in model.model.layers
+        for part, names in _PROJECTIONS.items()
+        for projection in (getattr(getattr(block, part), name) for name in names)
+    )
+
+
+class FusedLlama:
+    """Fused fp32 decode weights of one loaded model as numpy arrays (read-only; they share
+    memory with the model's tensors except the fused q/k/v and gate/up copies)."""
+
+    def __init__(self, model: Any):
+        config = model.config
+        self.model = model
+        self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
+        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
+        self.eps, self.scale = np.float32(config.rms_norm_eps), np.float32(self.head_dim**-0.5)
+        rotary = model.model.rotary_emb
+        self.inv_freq = _array(rotary.inv_freq)
+        self.rotary_scaling = np.float32(getattr(rotary, "attention_scaling", 1.0))
+        self.embed = _array(model.model.embed_tokens.weight)
+        self.layers = []
+        for block in model.model.layers:
+            attention, mlp = block.self_attn, block.mlp
+            self.layers.append(
+                (
+                    _array(block.input_layernorm.weight),
+                    _array(torch.cat([attention.q_proj.weight, attention.k_proj.weight, attention.v_proj.weight])),
+                    _array(attention.o_proj.weight),
+                    _array(block.post_attention_layernorm.weight),
+                    _array(torch.cat([mlp.gate_proj.weight, mlp.up_proj.weight])),
+                    _array(mlp.down_proj.weight),
+                )
+            )
+        self.final_norm = _array(model.model.norm.weight)
+        self.head = _array(model.lm_head.weight)
+
+    def _rms_norm(self, hidden: np.ndarray, weight: np.ndarray) -> np.ndarray:
+        return weight * (hidden / np.sqrt(np.mean(hidden * hidden) + self.eps))
+
+    def _rotate(self, x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+        half = self.head_dim // 2
+        return x * cos + np.concatenate((-x[:, half:], x[:, :half]), axis=1) * sin
+
+    def step(self, keys: np.ndarray, values: np.ndarray, position: int, token: int) -> np.ndarray:
+        """The logits after ``token`` at ``position``, writing its key into ``keys`` (layers x
+        kv heads x head dim x positions, so that the scores are one strided product) and its
+        value into ``values`` (layers x kv heads x positions x head dim)."""
+        q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
+        angles = position * self.inv_freq
+        angles = np.concatenate((angles, angles))
+        cos, sin = np.cos(angles) * self.rotary_scaling, np.sin(angles) * self.rotary_scaling
+        hidden = self.embed[token]
+        length = position + 1
+        for index, (norm_in, qkv_weight, o_weight, norm_post, gate_up_weight, down_weight) in enumerate(self.layers):
+            qkv = qkv_weight @ self._rms_norm(hidden, norm_in)
+            query = self._rotate(qkv[:q_size].reshape(self.heads, self.head_dim), cos, sin)
+            key = qkv[q_size : q_size + kv_size].reshape(self.kv_heads, self.head_dim)
+            keys[index, :, :, position] = self._rotate(key, cos, sin)
+            values[index, :, position] = qkv[q_size + kv_size :].reshape(self.kv_heads, self.head_dim)
+            grouped = query.reshape(self.kv_heads, self.heads // self.kv_heads, self.head_dim)
+            scores = np.matmul(grouped, keys[index, :, :, :length]) * self.scale
+            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights /= weights.sum(axis=-1, keepdims=True)
+            hidden = hidden + o_weight @ np.matmul(weights, values[index, :, :length]).reshape(q_size)
+            gate, up = np.split(gate_up_weight @ self._rms_norm(hidden, norm_post), 2)
+            hidden = hidden + down_weight @ (gate * 0.5 * (1 + np.tanh(0.5 * gate)) * up)  # SiLU, no overflow
+        return self.head @ self._rms_norm(hidden, self.final_norm)
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    """A contiguous fp32 numpy view of ``tensor`` (no copy when it already is one)."""
+    return tensor.detach().contiguous().numpy()
+
+
+class FusedSession:
+    """Decoding with ``FusedLlama.step`` after a ``CacheSession`` prefill."""
+
+    def __init__(self, fused: FusedLlama, prefilled: CacheSession, capacity: int):
+        self._fused, self.length, self.logits = fused, prefilled.length, prefilled.logits
+        shape = (len(fused.layers), fused.kv_heads)
+        self._keys = np.zeros((*shape, fused.head_dim, capacity), dtype=np.float32)
+        self._values = np.zeros((*shape, capacity, fused.head_dim), dtype=np.float32)
+        for index, layer in enumerate(prefilled.cache.layers):
+            self._keys[index, :, :, : self.length] = layer.keys[0].transpose(1, 2).numpy()
+            self._values[index, :, : self.length] = layer.values[0].numpy()
+
+    def step(self, token: int) -> torch.Tensor:
+        if self.length >= self._keys.shape[-1]:
+            raise ValueError(f"the decode cache holds {self._keys.shape[-1]} positions; start with a larger capacity")
+        self.logits = torch.from_numpy(self._fused.step(self._keys, self._values, self.length, token))
+        self.length += 1
+        return self.logits
+
+    def crop(self, length: int) -> None:
+        """Forget the positions from ``length`` on (their slots are overwritten later)."""
+        self.length = min(self.length, length)
+
+
+class Decoder:
+    """Decoding sessions over one loaded model: the fused step where ``supports_fused``, the
+    model's own forward otherwise (or when ``fused=False``)."""
+
+    def __init__(self, model: Any, *, fused: bool = True):
+        self.model = model
+        self._fused = FusedLlama(model) if fused and supports_fused(model) else None
+
+    @property
+    def is_fused(self) -> bool:
+        return self._fused is not None
+
+    def start(self, prompt_ids: list[int], capacity: int, *, all_logits: bool = False) -> Session:
+        """Prefill ``prompt_ids``; the session can grow to ``capacity`` positions."""
+        if capacity < len(prompt_ids):
+            raise ValueError(f"capacity {capacity} is shorter than the prompt ({len(prompt_ids)} tokens)")
+        prefilled = CacheSession(self.model, prompt_ids, all_logits=all_logits)
+        return prefilled if self._fused is None else FusedSession(self._fused, prefilled, capacity)
