@@ -10,7 +10,8 @@ plain result:
   log-probability, computed in the same forward pass as the prompt), compared with a
   threshold calibrated on the dev split (``calibrate_refusal``);
 - span snapping: an answer that is not a span of the passages is replaced by the passage span
-  with the best token F1 against it, so the output is always copied from the evidence."""
+  with the best token F1 against it, so the output is always copied from the evidence; and
+  an answer found in exactly one passage, which it does not cite, cites that passage instead."""
 
 import re
 from collections.abc import Callable
@@ -33,6 +34,7 @@ class QAPrediction:
     answer: str  # the answer without markers
     snapped: str  # the answer copied from the passages (``snap_to_span``)
     cited: list[int]
+    snapped_cited: list[int]  # the citations pointed at the passage the snapped answer is from (``cite_source``)
     greedy_refused: bool  # plain greedy decoding wrote the refusal
     refusal_score: float  # mean log-probability of the refusal sentence
     relevance: float | None = None  # best dense cosine between the question and a passage
@@ -68,6 +70,16 @@ def snap_to_span(answer: str, passages: list[str], *, slack: int = 3) -> str:
     return best
 
 
+def cite_source(answer: str, passages: list[str], cited: list[int]) -> list[int]:
+    """``cited``, unless no cited passage holds ``answer`` (after SQuAD normalisation) and
+    exactly one passage does: then that one, the passage the answer was copied from."""
+    wanted = f" {normalize_answer(answer)} "
+    holding = [n for n, passage in enumerate(passages, 1) if wanted.strip() and wanted in f" {normalize_answer(passage)} "]
+    if len(holding) == 1 and not set(cited) & set(holding):
+        return holding
+    return cited
+
+
 def calibrate_refusal(scores: list[float], should_refuse: list[bool], gated: list[bool] | None = None) -> float:
     """The threshold on ``refusal_score`` that refuses exactly when it should most often
     (midpoint between neighbouring scores, so it generalises a little); ``gated`` questions
@@ -90,10 +102,13 @@ def dense_relevance(embedder: Embedder, window_words: int = 30) -> Callable[[str
     serving's 0.35, 30-word windows 97%, both refusing every unanswerable one)."""
 
     def relevance(question: str, passages: list[str]) -> float:
+        """-1 (the least a cosine can be) without passages, as serving refuses without hits."""
         windows = []
         for passage in passages:
             words = passage.split()
             windows += [" ".join(words[i : i + window_words]) for i in range(0, max(1, len(words)), window_words)]
+        if not windows:
+            return -1.0
         vectors = embedder.embed([question, *windows])
         return float((vectors[1:] @ vectors[0]).max())
 
@@ -135,7 +150,9 @@ class QAAnswerer:
         cited = parse_citations(text, len(passages)).valid
         relevance = self._relevance(question, passages) if self._relevance else None
         snapped = snap_to_span(answer, passages)
-        return QAPrediction(text, answer, snapped, cited, greedy_refused, refusal_score, relevance)
+        return QAPrediction(
+            text, answer, snapped, cited, cite_source(snapped, passages, cited), greedy_refused, refusal_score, relevance
+        )
 
     def _greedy(self, session: Session, first_logits: Any, n_passages: int, *, banned: int | None) -> str:
         """Greedy decoding under the citation constraint (``models.cite_constraint``)."""

@@ -23,7 +23,7 @@ def judge(
         refused=prediction.refused(threshold, gate),
         answer=prediction.snapped if snap else prediction.answer,
         golds=golds,
-        cited=prediction.cited,
+        cited=prediction.snapped_cited if snap else prediction.cited,
         gold_passage=gold_passage,
     )
 

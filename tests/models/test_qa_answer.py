@@ -32,10 +32,10 @@ def test_questions_the_gate_refuses_do_not_move_the_calibrated_threshold():
 def test_the_relevance_gate_refuses_before_the_model():
     from models.qa_answer import QAPrediction
 
-    answering = QAPrediction("Paris [1]", "Paris", "Paris", [1], False, refusal_score=-3.0, relevance=0.2)
+    answering = QAPrediction("Paris [1]", "Paris", "Paris", [1], [1], False, refusal_score=-3.0, relevance=0.2)
     assert answering.refused(None, gate=0.35) and answering.refused(-1.0, gate=0.35)
     assert not answering.refused(None, gate=0.1) and not answering.refused(-1.0)
-    unembedded = QAPrediction("Paris [1]", "Paris", "Paris", [1], False, refusal_score=-3.0)
+    unembedded = QAPrediction("Paris [1]", "Paris", "Paris", [1], [1], False, refusal_score=-3.0)
     assert not unembedded.gated(0.35)
 
 
@@ -50,3 +50,16 @@ def test_dense_relevance_is_the_best_cosine_over_the_passages():
             return np.array([rows[t] for t in texts], dtype=np.float32)
 
     assert dense_relevance(Axes())("q", ["far", "near"]) == pytest.approx(0.8)
+    assert dense_relevance(Axes())("q", []) == -1.0
+
+
+def test_an_answer_found_in_one_uncited_passage_cites_it():
+    from models.qa_answer import cite_source
+
+    passages = ["Lyon is a city.", "Paris is the capital of France.", "Paris, Texas is a film."]
+    assert cite_source("the capital of France", passages, [1]) == [2]
+    assert cite_source("the capital of France", passages, [2]) == [2]
+    assert cite_source("Paris", passages, [1]) == [1]  # in two passages: the model's choice stands
+    assert cite_source("Marseille", passages, [1]) == [1]
+    assert cite_source("is a", passages[:1], [2]) == [1]
+    assert cite_source("cit", passages, [3]) == [3]  # whole words only
