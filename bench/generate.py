@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from models.decoding import Decoder
-from models.generator import bf16_supported, ensure_base_model
+from models.generator import ensure_base_model
 from rag.settings import Settings
 
 PROMPT_FILE = Path(__file__).resolve().parent.parent / "README.md"
@@ -46,6 +46,12 @@ class Row:
     bound_tok_s: float
     share_of_bound: float
     same_tokens_as_fp32: bool
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); without it bf16 is
+    emulated and slower than fp32."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
 
 
 def read_bandwidth(gib: float = 0.5, repeats: int = 5) -> float:

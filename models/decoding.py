@@ -87,7 +87,6 @@ class FusedLlama:
 
     def __init__(self, model: Any):
         config = model.config
-        self.model = model
         self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
         self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
         self.eps, self.scale = np.float32(config.rms_norm_eps), np.float32(self.head_dim**-0.5)

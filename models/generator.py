@@ -206,14 +206,6 @@ def _convert_gguf(gguf: Path, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def bf16_supported() -> bool:
-    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX); without it bf16 is
-    emulated and slower than fp32."""
-    import torch
-
-    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-
-
 def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
     """The model (eval mode, serving dtype) and tokenizer of a full-model or adapter folder."""
     import torch
