@@ -25,28 +25,17 @@ def ask(
 
     Example: rag ask "how does hybrid search combine keyword and vector results?" --k 3 --json
     """
+    from contextlib import closing
     from functools import partial
 
-    from answering.pipeline import Answerer, AnswerRequest
-    from models.generator import ensure_base_model, load_generator
-    from models.registry import serving_model
+    from answering.compose import compose_answerer
+    from answering.pipeline import AnswerRequest
     from rag.db import connection
     from retrieval.filters import parse_filter_args
-    from retrieval.searcher import open_searcher
 
     settings = load_settings()
     parsed = parse_filter_args(filters, collection=collection)
-    with connection(settings, autocommit=True) as conn:
-        model = serving_model(conn, base=ensure_base_model(settings))
-    generator = load_generator(settings, model.artifact)
-    with open_searcher(settings) as searcher:
-        answerer = Answerer(
-            settings,
-            searcher=searcher,
-            generator=generator,
-            model=model,
-            pool_or_connect=partial(connection, settings, autocommit=True),
-        )
+    with closing(compose_answerer(settings, partial(connection, settings, autocommit=True))) as answerer:
         request = AnswerRequest(query, k=k, filters=parsed, session_id=session_id, max_new_tokens=max_new_tokens)
         if json_output:
             print_json(answerer.answer(request).to_json())

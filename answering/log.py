@@ -47,6 +47,8 @@ class LogEntry:
     passages: list[LoggedPassage] = field(default_factory=list)
     template: PromptTemplate = TEMPLATE
     dataset_version_id: int | None = None
+    policy: dict[str, Any] = field(default_factory=dict)  # the answer policy (models.policy)
+    signals: dict[str, Any] = field(default_factory=dict)  # relevance, refusal_score, refused_by
 
 
 def redacted(entry: LogEntry) -> LogEntry:
@@ -86,16 +88,16 @@ def write_log(conn: psycopg.Connection, entry: LogEntry, *, redact: bool = True)
             "INSERT INTO generation_logs (session_id, parent_log_id, key_id, query, rewritten_query, request,"
             " template_id, template_version, prompt, answer, citations, invalid_citations, refused,"
             " no_valid_citation, status, error, prompt_tokens, completion_tokens, retrieve_ms, generate_ms,"
-            " total_ms, model_id, model_sha256, index_build_id, dataset_version_id)"
+            " total_ms, model_id, model_sha256, index_build_id, dataset_version_id, policy, signals)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s) RETURNING id",
+            " %s, %s, %s, %s) RETURNING id",
             (
                 entry.session_id, entry.parent_log_id, entry.key_id, entry.query, entry.rewritten_query,
                 Jsonb(entry.request), entry.template.id, entry.template.version, entry.prompt, entry.answer,
                 Jsonb(entry.citations), Jsonb(entry.invalid_citations), entry.refused, entry.no_valid_citation,
                 entry.status, entry.error, entry.prompt_tokens, entry.completion_tokens, entry.retrieve_ms,
                 entry.generate_ms, entry.total_ms, entry.model_id, entry.model_sha256, entry.index_build_id,
-                entry.dataset_version_id,
+                entry.dataset_version_id, Jsonb(entry.policy), Jsonb(entry.signals),
             ),
         ).fetchone()[0]
         with conn.cursor() as cur:

@@ -1,28 +1,28 @@
-"""The question-answering pipeline behind ``POST /generate`` and ``rag ask``.
+"""The question-answering pipeline behind ``POST /generate``, ``rag ask``, ``rag eval qa
+--context retrieved`` and ``rag replay``.
 
 One request: find the session's previous turn and rewrite a follow-up into a standalone
-query; retrieve the top k passages (hybrid); refuse without calling the model when the best
-passage's dense cosine is below ``settings.refusal_threshold``; otherwise render the one
-prompt template and decode greedily, citing one of the passages (``models.cite_constraint``);
-check the citations; write the log row and its passage rows in one transaction. ``stream``
+query; retrieve the top k passages (hybrid); answer from them with the one answer function
+(``models.answer``) under the model's answer policy; name the cited chunks; write the log row
+(with the policy and the refusal signals) and its passage rows in one transaction. ``stream``
 yields the answer's text pieces then the ``AnswerResult``; a consumer that stops early (a
 client gone) still gets its row, marked ``incomplete``."""
 
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
-from answering.citations import check_citations, is_refusal
 from answering.followup import rewrite_follow_up
 from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, write_log
-from models.generator import Generation, Generator
-from models.prompt import REFUSAL, render_prompt
+from models.answer import Answer, answer_stream
+from models.embedder import Embedder
+from models.generator import Generator
+from models.policy import AnswerPolicy
 from models.registry import ModelRecord
 from rag.settings import Settings
 from retrieval.bm25_store import latest_ingest_stamp
@@ -30,9 +30,14 @@ from retrieval.filters import Filter, collection_filter
 
 
 class Searcher(Protocol):
-    """The part of ``retrieval.searcher.Searcher`` the pipeline uses."""
+    """The part of ``retrieval.searcher.Searcher`` the pipeline uses: the search, and its
+    embedder for the relevance gate (``models.answer``)."""
+
+    embedder: Embedder
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None) -> list[Any]: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,9 @@ class AnswerResult:
         return asdict(self)
 
 
+Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
+
+
 @dataclass(frozen=True)
 class _Turn:
     """A request after retrieval: everything the log row needs before generation."""
@@ -75,15 +83,6 @@ class _Turn:
     rewritten_query: str
     hits: list[Any]
     retrieve_ms: float
-    refused: bool
-    prompt: str | None
-
-
-def best_dense_score(hits: list[Any]) -> float | None:
-    """The refusal signal: the highest cosine among the hits (their fused score when the
-    query was not embedded); None without hits."""
-    scores = [hit.scores.get("dense") if hit.scores.get("dense") is not None else hit.score for hit in hits]
-    return max(scores, default=None)
 
 
 def _ms(since: float) -> float:
@@ -98,60 +97,53 @@ class Answerer:
         searcher: Searcher,
         generator: Generator,
         model: ModelRecord,
-        pool_or_connect: ConnectionPool | Callable[[], AbstractContextManager[psycopg.Connection]],
+        policy: AnswerPolicy,
+        connect: Connect,
     ):
         self.settings = settings
         self.searcher = searcher
         self.generator = generator
         self.model = model
-        self._pool_or_connect = pool_or_connect
+        self.policy = policy
+        self._connect = connect
 
     def answer(self, request: AnswerRequest) -> AnswerResult:
         *_, result = self.stream(request)
         return result
 
+    def close(self) -> None:
+        self.searcher.close()
+
     def stream(self, request: AnswerRequest) -> Iterator[str | AnswerResult]:
         """The answer's text pieces as they are decoded, then the ``AnswerResult``."""
         turn = self._retrieve(request)
-        if turn.refused:
-            yield REFUSAL
-            yield self._finish(turn, Generation(REFUSAL, 0, 0), generate_ms=0.0, status="complete")
-            return
         started = time.perf_counter()
-        tokens = self.generator.generate(
-            turn.prompt, request.max_new_tokens or self.settings.max_new_tokens, stream=True, n_passages=len(turn.hits)
+        answer = answer_stream(
+            turn.rewritten_query, [hit.text for hit in turn.hits], generator=self.generator, embedder=self.searcher.embedder,
+            policy=self.policy, max_new_tokens=request.max_new_tokens,
         )
-        try:
-            yield from tokens
+        try:  # the model runs inside: its failure is logged
+            yield from answer
         except GeneratorExit:
-            tokens.close()
-            self._finish(turn, tokens.result(), generate_ms=_ms(started), status="incomplete")
+            answer.close()
+            self._finish(turn, answer.result(), generate_ms=_ms(started), status="incomplete")
             raise
         except Exception as exc:
-            self._finish(turn, tokens.result(), generate_ms=_ms(started), status="failed", error=repr(exc))
+            self._finish(turn, answer.result(), generate_ms=_ms(started), status="failed", error=repr(exc))
             raise
-        yield self._finish(turn, tokens.result(), generate_ms=_ms(started), status="complete")
-
-    def _connection(self) -> AbstractContextManager[psycopg.Connection]:
-        if isinstance(self._pool_or_connect, ConnectionPool):
-            return self._pool_or_connect.connection()
-        return self._pool_or_connect()
+        yield self._finish(turn, answer.result(), generate_ms=_ms(started), status="complete")
 
     def _retrieve(self, request: AnswerRequest) -> _Turn:
         started = time.perf_counter()
         previous = None
         if request.session_id:
-            with self._connection() as conn:
+            with self._connect() as conn:
                 previous = previous_turn(conn, request.session_id)
         rewritten = rewrite_follow_up(request.query, previous[1] if previous else None)
         filters = list(request.filters or [])
         if request.collections:
             filters.append(collection_filter(request.collections))
         hits = self.searcher.search(rewritten, k=request.k, mode="hybrid", filters=filters)
-        retrieve_ms = _ms(started)
-        best = best_dense_score(hits)
-        refused = best is None or best < self.settings.refusal_threshold
-        prompt = None if refused else render_prompt(rewritten, [hit.text for hit in hits], self.generator.tokenizer)
         return _Turn(
             request=request,
             started=started,
@@ -159,19 +151,20 @@ class Answerer:
             parent_log_id=previous[0] if previous else None,
             rewritten_query=rewritten,
             hits=hits,
-            retrieve_ms=retrieve_ms,
-            refused=refused,
-            prompt=prompt,
+            retrieve_ms=_ms(started),
         )
 
     def _finish(
-        self, turn: _Turn, generation: Generation, *, generate_ms: float, status: str, error: str | None = None
+        self, turn: _Turn, answer: Answer, *, generate_ms: float, status: str, error: str | None = None
     ) -> AnswerResult:
-        checked = check_citations(generation.text.strip(), turn.hits)
+        citations = [
+            {"n": n, "chunk_id": hit.chunk_id, "source": hit.source, "span": list(hit.span)}
+            for n in answer.cited
+            for hit in [turn.hits[n - 1]]
+        ]
         timings = {"retrieve_ms": turn.retrieve_ms, "generate_ms": generate_ms, "total_ms": _ms(turn.started)}
         request = turn.request
-        refused = turn.refused or is_refusal(checked.answer)
-        with self._connection() as conn, conn.transaction():
+        with self._connect() as conn, conn.transaction():
             entry = LogEntry(
                 session_id=turn.session_id,
                 parent_log_id=turn.parent_log_id,
@@ -184,28 +177,30 @@ class Answerer:
                     "collections": request.collections,
                     "max_new_tokens": request.max_new_tokens,
                 },
-                prompt=turn.prompt,
-                answer=checked.answer,
-                citations=checked.citations,
-                invalid_citations=checked.invalid,
-                refused=refused,
-                no_valid_citation=checked.no_valid_citation,
+                prompt=answer.prompt,
+                answer=answer.text,
+                citations=citations,
+                invalid_citations=answer.invalid_markers,
+                refused=answer.refused,
+                no_valid_citation=not answer.refused and not citations,
                 status=status,
                 error=error,
-                prompt_tokens=generation.prompt_tokens,
-                completion_tokens=generation.completion_tokens,
+                prompt_tokens=answer.prompt_tokens,
+                completion_tokens=answer.completion_tokens,
                 model_id=self.model.id,
                 model_sha256=self.model.sha256,
                 index_build_id=latest_ingest_stamp(conn) or None,
                 dataset_version_id=passages_dataset_version(conn, [h.chunk_id for h in turn.hits]),
                 passages=[LoggedPassage(h.chunk_id, h.score, h.scores.get("bm25"), h.scores.get("dense")) for h in turn.hits],
+                policy=self.policy.to_dict(),
+                signals=answer.signals(),
                 **timings,
             )
             log_id = write_log(conn, entry, redact=self.settings.redact_pii)
         return AnswerResult(
-            answer=checked.answer,
-            refused=refused,
-            citations=checked.citations,
+            answer=answer.text,
+            refused=answer.refused,
+            citations=citations,
             passages=[
                 {"n": n, "chunk_id": h.chunk_id, "source": h.source, "text": h.text, "score": h.score}
                 for n, h in enumerate(turn.hits, start=1)
@@ -214,6 +209,18 @@ class Answerer:
             session_id=turn.session_id,
             model=self.model.summary(),
             timings=timings,
-            tokens={"prompt": generation.prompt_tokens, "completion": generation.completion_tokens},
+            tokens={"prompt": answer.prompt_tokens, "completion": answer.completion_tokens},
         )
 
+
+def answer_unlogged(answerer: Answerer, conn: psycopg.Connection, request: AnswerRequest) -> AnswerResult:
+    """``answerer.answer(request)`` inside a transaction on ``conn`` that is rolled back, so its
+    log row never lands: for evaluation and replay, whose answers are not exchanges."""
+    conn.execute("SELECT 1")  # opens the transaction the pipeline's own blocks nest in
+    unlogged = Answerer(
+        answerer.settings, searcher=answerer.searcher, generator=answerer.generator, model=answerer.model, policy=answerer.policy, connect=lambda: nullcontext(conn),
+    )
+    try:
+        return unlogged.answer(request)
+    finally:
+        conn.rollback()

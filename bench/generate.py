@@ -13,6 +13,12 @@ dynamic quantization of the linear layers; a static KV cache with the decode ste
 
     nice -n 10 .venv/bin/python -m bench.generate --tokens 48 --json
 
+``--copy``: what copy decoding's constraint (``models.copy_constraint``) costs beside the fused
+decode step, on 5 passages of README text: building it once, then each token's choice, against
+each token's step, measured in the same run:
+
+    nice -n 10 .venv/bin/python -m bench.generate --copy --tokens 32 --json
+
 ``--http``: ``/generate`` p50/p99 latency with 4 concurrent clients against ``rag serve`` on
 127.0.0.1 over the configured data dir (see ``http_generate_latency``):
 
@@ -275,6 +281,44 @@ def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_token
 # --- end of /generate latency over HTTP -------------------------------------------------------
 
 
+def copy_constraint_cost(settings: Settings, tokens: int, passage_chars: int = 1200) -> dict:
+    """Milliseconds to build the copy constraint over 5 passages, per token to choose under it,
+    and per token of the fused decode step it steers; the share the constraint adds."""
+    from models.cite_constraint import MarkerBook
+    from models.copy_constraint import CopyConstraint, word_start_tokens
+    from models.generator import end_of_turn_ids, load_model
+    from models.prompt import render_prompt
+
+    model, tokenizer = load_model(settings, ensure_base_model(settings))
+    text = " ".join(PROMPT_FILE.read_text().split())
+    passages = [text[i * passage_chars : (i + 1) * passage_chars] for i in range(5)]
+    prompt_ids = tokenizer(render_prompt("What does the service log?", passages, tokenizer), add_special_tokens=False).input_ids
+    book, word_starts = MarkerBook(tokenizer), word_start_tokens(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))
+    session = Decoder(model).start(prompt_ids, capacity=len(prompt_ids) + tokens)
+    started = time.perf_counter()
+    constraint = CopyConstraint(tokenizer, book, word_starts, passages, end_of_turn_ids(tokenizer), max_new_tokens=tokens)
+    build = time.perf_counter() - started
+    logits, ids, choosing, stepping = session.logits, [], 0.0, 0.0
+    while len(ids) < tokens - 1:
+        started = time.perf_counter()
+        token = constraint.next_token(ids, logits)
+        choosing += time.perf_counter() - started
+        if token is None:
+            break
+        ids.append(token)
+        started = time.perf_counter()
+        logits = session.step(token)
+        stepping += time.perf_counter() - started
+    n = max(1, len(ids))
+    return {
+        "passages": len(passages), "spans": int(constraint.span_count), "tokens": len(ids),
+        "build_ms": round(build * 1000, 2), "choose_ms_per_token": round(choosing * 1000 / n, 3),
+        "step_ms_per_token": round(stepping * 1000 / n, 2),
+        "constraint_share_of_decode": round((build + choosing) / stepping, 4) if stepping else None,
+        "answer": tokenizer.decode(ids),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--tokens", type=int, default=48, help="tokens decoded per variant")
@@ -282,9 +326,13 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--http", action="store_true", help="measure /generate latency over HTTP instead")
+    parser.add_argument("--copy", action="store_true", help="measure the copy constraint against the decode step")
     parser.add_argument("--clients", type=int, default=4, help="--http: concurrent clients")
     parser.add_argument("--requests", type=int, default=24, help="--http: requests after one warm-up")
     args = parser.parse_args()
+    if args.copy:
+        print(json.dumps(copy_constraint_cost(Settings(), args.tokens), indent=None if args.json else 2))
+        return
     if args.http:
         report = http_generate_latency(clients=args.clients, requests=args.requests, max_new_tokens=args.tokens)
         print(json.dumps(report) if args.json else json.dumps(report, indent=2))

@@ -1,5 +1,6 @@
-"""Choose ``RAG_REFUSAL_THRESHOLD`` from data: the best passage's dense cosine for questions
-the corpus answers against questions it does not.
+"""Choose ``RAG_REFUSAL_THRESHOLD`` from data: the relevance gate's signal (``models.answer``:
+the best cosine of a 30-word window of the retrieved passages, at the service's default k) for
+questions the corpus answers against questions it does not.
 
 The SQuAD sample's paragraphs of all but ``--held-out`` articles are ingested into their own
 collection; answerable questions come from the ingested articles, unanswerable ones from the
@@ -17,8 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from answering.pipeline import best_dense_score
 from ingest.pipeline import ingest_paths
+from models.answer import relevance
 from rag.settings import Settings
 from retrieval.filters import collection_filter
 from retrieval.searcher import open_searcher
@@ -80,7 +81,10 @@ def main() -> None:
     with open_searcher(settings) as searcher:
         only = [collection_filter([args.collection])]
         for kind, questions in asked.items():
-            scores[kind] = [best_dense_score(searcher.search(q, k=5, filters=only)) or 0.0 for q in questions]
+            scores[kind] = [
+                relevance(searcher.embedder, q, [h.text for h in searcher.search(q, k=settings.default_k, filters=only)], 30)
+                for q in questions
+            ]
     table = sweep(scores["answerable"], scores["unanswerable"])
     best = max(table, key=lambda row: (row["accuracy"], -row["threshold"]))
     report = {"held_out_articles": sorted(outside), "questions_per_kind": args.questions, "table": table, "best": best}

@@ -82,16 +82,22 @@ def qa(
     squad: Path = typer.Option(..., "--squad", help="SQuAD v1.1 file (.json or .jsonl), e.g. dev_squad.jsonl from build-qa."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Answer a seeded sample of this many questions."),
     seed: int = typer.Option(0, "--seed", help="Seeds the sample, the withheld 25% and the passage order."),
-    model: str = typer.Option("base", "--model", help="base, promoted, or a model id from `rag models list`."),
-    context: str = typer.Option("oracle", "--context", help="oracle (gold + 2 other-article paragraphs) or retrieved."),
-    k: int = typer.Option(3, "--k", min=1, help="retrieved: passages per question."),
+    model: str = typer.Option(
+        "serving", "--model", help="serving (what the service serves), base, promoted, or a model id from `rag models list`."
+    ),
+    context: str = typer.Option(
+        "oracle", "--context",
+        help="oracle (gold + 2 other-article paragraphs) or retrieved (the serving pipeline, RAG_DEFAULT_K passages).",
+    ),
     synthetic: str = SYNTHETIC_OPTION,
     predictions: Path | None = typer.Option(
         None, "--predictions", help="Also write each question's passages, answer and refusal signals to this JSONL file."
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
-    """Exact match, F1, citation and refusal accuracy of a generator on SQuAD questions.
+    """Exact match, F1, citation and refusal accuracy of a generator on SQuAD questions, answered
+    as POST /generate answers them (the model's answer policy; RAG_DECODING=free and the other
+    policy settings apply as they do to the service).
 
     --synthetic exclude keeps the retrieved context to sources not marked synthetic.
     --predictions FILE writes one line per question, to read what the model answered.
@@ -102,7 +108,7 @@ def qa(
     from rag.console import progress
 
     result = evaluate_qa(
-        load_settings(), squad, model=model, context=context, k=k, limit=limit, seed=seed, synthetic=synthetic,
+        load_settings(), squad, model=model, context=context, limit=limit, seed=seed, synthetic=synthetic,
         predictions_path=predictions,
         progress=lambda items: progress(items, desc=f"eval qa ({context})", unit="q"),
     )
@@ -110,7 +116,8 @@ def qa(
         print_json(result)
         return
     typer.echo(
-        f"model {result['model']['id']} ({result['model']['name']}), {context}, n={result['n']}: "
+        f"model {result['model']['id']} ({result['model']['name']}), {context}, {result['policy']['decoding']} decoding,"
+        f" n={result['n']}: "
         f"EM {result['exact_match']}, F1 {result['f1']}, citation {result['citation_accuracy']}, "
         f"refusal {result['refusal_accuracy']}, {result['seconds_per_question']} s/question"
     )

@@ -1,32 +1,38 @@
-"""``rag eval qa``: answer quality of a registered generator on SQuAD questions.
+"""``rag eval qa``: answer quality of a registered generator on SQuAD questions, through the
+path users are served.
 
 Contexts: ``oracle`` gives each question its gold paragraph plus two paragraphs of other
-articles of the same file, in seeded order; ``retrieved`` ingests the file's paragraphs into
-their own collection and passes the top-k hybrid hits. In a seeded 25% of the questions the
-gold paragraph (oracle) or the gold article (retrieved) is withheld and the right answer is
-the refusal. Scoring is ``models.qa_metrics``. Refusal is decided as serving decides it: the
-relevance gate (``settings.refusal_threshold`` on the best question-passage cosine), then the
-calibrated refusal threshold stored with a fine-tuned model when it has one; the plain greedy
-result (no gate, no threshold, no span snapping) is reported beside."""
+articles of the same file, in seeded order, and answers with the one answer function
+(``models.answer``); ``retrieved`` ingests the file's paragraphs into a collection of their own
+and asks each question through the serving pipeline itself (``answering.compose``: hybrid
+retrieval with the service's defaults, ``RAG_DEFAULT_K`` passages, then the same answer
+function; the log rows are rolled back). Both answer under the model's answer policy
+(``models.policy``), so the figures are what ``POST /generate`` returns. In a seeded 25% of the
+questions the gold paragraph (oracle) or the gold article (retrieved: a metadata filter keeps
+the search to the other articles) is withheld and the right answer is the refusal. Scoring is
+``models.qa_metrics``."""
 
 import json
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.retrieval import source_filters
-from models.artifact import ModelArtifact
-from models.finetune.dev import judge, seeded_sample
-from models.embedder import load_embedder
-from models.qa_answer import QAAnswerer, QAPrediction, dense_relevance
-from models.qa_metrics import score
+from models.answer import answer
+from models.artifact import file_sha256
+from models.embedder import Embedder, load_embedder
+from models.policy import resolve_policy
+from models.prompt import strip_markers
+from models.qa_metrics import Judged, score, seeded_sample
+from models.registry import ModelRecord, record_evaluation
 from qa.records import paragraph_sources
 from qa.squad import SquadQuestion, read_squad
 from rag.errors import InputError
 from rag.settings import Settings
-from retrieval.filters import Filter
+from retrieval.filters import Filter, collection_filter, metadata_filter
 
 CONTEXTS = ("oracle", "retrieved")
 REFUSAL_SHARE = 0.25
@@ -35,9 +41,20 @@ REFUSAL_SHARE = 0.25
 @dataclass(frozen=True)
 class QAItem:
     question: SquadQuestion
-    passages: list[str]
+    passages: list[str]  # oracle: the passages given; retrieved: empty (the search finds them)
     answerable: bool
-    gold_passage: int | None  # 1-based number of the passage from the gold paragraph
+    filters: list[Filter]  # retrieved: what the search is kept to
+
+
+@dataclass(frozen=True)
+class QAOutcome:
+    """One question as answered: the passages it was given and the served answer."""
+
+    passages: list[str]
+    answer: str
+    refused: bool
+    cited: list[int]
+    signals: dict
 
 
 def _withheld(questions: list[SquadQuestion], seed: int) -> set[str]:
@@ -61,134 +78,152 @@ def oracle_items(questions: list[SquadQuestion], all_questions: list[SquadQuesti
         answerable = q.id not in withheld
         passages = rng.sample(others, 2 if answerable else 3) + ([q.context] if answerable else [])
         rng.shuffle(passages)
-        gold = passages.index(q.context) + 1 if answerable else None
-        items.append(QAItem(q, passages, answerable, gold))
+        items.append(QAItem(q, passages, answerable, []))
     return items
 
 
 def retrieved_items(
-    questions: list[SquadQuestion],
-    search: Callable[[str, int], list[tuple[str, str]]],
-    sources: dict[str, str],
-    *,
-    k: int,
-    seed: int,
+    questions: list[SquadQuestion], all_questions: list[SquadQuestion], collection: str, *, seed: int,
+    filters: list[Filter],
 ) -> list[QAItem]:
-    """The top-k hits of ``search(query, n) -> [(text, source)]``; withheld questions lose every
-    hit of their own article (the search over-fetches to still give k). ``sources`` names each
-    paragraph as ``paragraph_sources`` does; the gold passage is the hit of the gold paragraph
-    that holds the answer."""
+    """Each question searched in ``collection`` (and ``filters``); a withheld question's search
+    is kept to the other articles' paragraphs."""
+    titles = sorted({q.title for q in all_questions})
     withheld = _withheld(questions, seed)
     items = []
     for q in questions:
         answerable = q.id not in withheld
-        hits = search(q.question, k if answerable else 4 * k)
+        kept = [collection_filter([collection]), *filters]
         if not answerable:
-            hits = [(t, s) for t, s in hits if not s.startswith(f"squad:{q.title}/")]
-        hits = hits[:k]
-        gold = next((n for n, (t, s) in enumerate(hits, 1) if s == sources[q.context] and q.answers[0] in t), None)
-        items.append(QAItem(q, [t for t, _ in hits], answerable, gold))
+            others = [t for t in titles if t != q.title]
+            if not others:
+                raise InputError("the retrieved context needs at least two articles in --squad to withhold one.")
+            kept.append(metadata_filter("article", others))
+        items.append(QAItem(q, [], answerable, kept))
     return items
 
 
-def write_predictions(
-    path: Path, items: list[QAItem], predictions: list[QAPrediction], *, threshold: float | None, gate: float | None
-) -> None:
-    """One JSON line per question: what it was given, what the model answered, and the
-    refusal signals behind the decision."""
+def write_predictions(path: Path, items: list[QAItem], outcomes: list[QAOutcome]) -> None:
+    """One JSON line per question: what it was given, what was answered, and the signals that
+    decided the refusal."""
     with path.open("w") as out:
-        for item, prediction in zip(items, predictions, strict=True):
+        for item, outcome in zip(items, outcomes, strict=True):
             line = {
                 "id": item.question.id, "question": item.question.question, "golds": list(item.question.answers),
-                "answerable": item.answerable, "gold_passage": item.gold_passage, "passages": item.passages,
-                **asdict(prediction), "refused": prediction.refused(threshold, gate),
+                "answerable": item.answerable, "passages": outcome.passages, "answer": outcome.answer,
+                "refused": outcome.refused, "cited": outcome.cited, **outcome.signals,
             }
             out.write(json.dumps(line) + "\n")
 
 
-def resolve_model(conn, settings: Settings, which: str):
-    """The registry record for ``base``, ``promoted`` or a model id."""
-    from models.generator import ensure_base_model
-    from models.registry import get_model, list_models, register_base
-
-    if which == "base":
-        return register_base(conn, ensure_base_model(settings))
-    if which == "promoted":
-        promoted = [m for m in list_models(conn) if m.status == "promoted"]
-        if not promoted:
-            raise InputError("no model is promoted yet; pass --model base or an id, or run `rag models promote ID`.")
-        return promoted[0]
-    if not which.isdigit():
-        raise InputError(f"unknown --model {which!r}; expected base, promoted or a model id from `rag models list`.")
-    return get_model(conn, int(which))
+def _judged(item: QAItem, outcome: QAOutcome) -> Judged:
+    return Judged(
+        answerable=item.answerable, refused=outcome.refused, answer=strip_markers(outcome.answer),
+        golds=list(item.question.answers), cited=[outcome.passages[n - 1] for n in outcome.cited],
+    )
 
 
-def _retrieved(settings: Settings, squad: Path, questions, sample, *, k: int, seed: int, filters: list[Filter]) -> list[QAItem]:
-    from qa.corpus import paragraph_search
+def _oracle_outcomes(settings, record, items, embedder, generator_for, progress) -> list[QAOutcome]:
+    policy = resolve_policy(record.policy, settings)
+    generator = generator_for(record, policy.dtype)
+    outcomes = []
+    for item in progress(items):
+        result = answer(item.question.question, item.passages, generator=generator, embedder=embedder, policy=policy)
+        outcomes.append(QAOutcome(item.passages, result.text, result.refused, result.cited, result.signals()))
+    return outcomes
 
-    with paragraph_search(settings, squad, questions, filters) as search:
-        return retrieved_items(sample, search, paragraph_sources(questions), k=k, seed=seed)
+
+def _retrieved_outcomes(settings, record, items, embedder, generator_for, progress) -> list[QAOutcome]:
+    from contextlib import nullcontext
+
+    from answering.compose import compose_answerer
+    from answering.pipeline import AnswerRequest, answer_unlogged
+    from rag.db import connection
+    from retrieval.searcher import open_searcher
+
+    policy = resolve_policy(record.policy, settings)
+    outcomes = []
+    with connection(settings) as conn:
+        answerer = compose_answerer(
+            settings, lambda: nullcontext(conn), model=record, searcher=open_searcher(settings, embedder),
+            generator=generator_for(record, policy.dtype), policy=policy,
+        )
+        with closing(answerer):
+            for item in progress(items):
+                request = AnswerRequest(item.question.question, k=settings.default_k, filters=item.filters)
+                result = answer_unlogged(answerer, conn, request)
+                outcomes.append(QAOutcome(
+                    [p["text"] for p in result.passages], result.answer, result.refused,
+                    [c["n"] for c in result.citations], {},
+                ))
+    return outcomes
+GeneratorFor = Callable[[ModelRecord, str], object]  # a model record and a dtype -> a Generator
+
+
+def _load_generator(settings: Settings) -> GeneratorFor:
+    from models.generator import load_generator
+
+    return lambda record, dtype: load_generator(settings, record.artifact, dtype)
 
 
 def evaluate_qa(
     settings: Settings,
     squad: Path,
     *,
-    model: str = "base",
+    model: str = "serving",
     context: str = "oracle",
-    k: int = 3,
     limit: int | None = None,
     seed: int = 0,
     synthetic: str = "include",
     predictions_path: Path | None = None,
     progress: Callable = lambda xs: xs,
+    embedder: Embedder | None = None,
+    generator_for: GeneratorFor | None = None,
 ) -> dict:
-    """The issue's JSON: ``exact_match``, ``f1``, ``citation_accuracy``, ``refusal_accuracy``,
-    ``n``, ``seconds_per_question``, plus ``plain`` (greedy refusal, no span snapping),
-    ``refusal_threshold``, the ``model`` evaluated, ``context`` and ``synthetic``. The oracle
-    context holds only the file's own paragraphs; ``synthetic="exclude"`` keeps the retrieved
-    context to sources not marked synthetic."""
-    from models.generator import load_model
+    """``exact_match``, ``f1``, ``citation_accuracy``, ``refusal_accuracy``, ``n``,
+    ``seconds_per_question``, the ``model`` evaluated with its ``policy``, ``context``, ``k``
+    (retrieved) and ``synthetic``. The oracle context holds only the file's own paragraphs;
+    ``synthetic="exclude"`` keeps the retrieved context to sources not marked synthetic.
+    ``embedder`` and ``generator_for`` replace the real models (tests)."""
+    from models.serving import resolve_model
     from rag.db import connection
 
     if context not in CONTEXTS:
         raise InputError(f"unknown --context {context!r}; expected one of: {', '.join(CONTEXTS)}.")
-    filters = source_filters(synthetic)
+    filters = source_filters(synthetic)  # checks the choice before any work
     questions = read_squad(squad)
     sample = seeded_sample(questions, limit, seed)
-    if context == "oracle":
-        items = oracle_items(sample, questions, seed=seed)
-    else:
-        items = _retrieved(settings, squad, questions, sample, k=k, seed=seed, filters=filters)
     with connection(settings) as conn:
         record = resolve_model(conn, settings, model)
-    answerer = QAAnswerer(
-        *load_model(settings, ModelArtifact(Path(record.path), record.sha256)),
-        relevance=dense_relevance(load_embedder(settings)),
-    )
-    threshold, gate = record.metrics.get("refusal_threshold"), settings.refusal_threshold
-    started = time.monotonic()
-    predictions = [answerer.answer(item.question.question, item.passages) for item in progress(items)]
+    embedder = embedder or load_embedder(settings)
+    generator_for = generator_for or _load_generator(settings)
+    started, collection = time.monotonic(), None
+    if context == "oracle":
+        items = oracle_items(sample, questions, seed=seed)
+        outcomes = _oracle_outcomes(settings, record, items, embedder, generator_for, progress)
+    else:
+        from qa.corpus import ingest_paragraphs
+
+        collection = ingest_paragraphs(settings, squad, questions, embedder)
+        items = retrieved_items(sample, questions, collection, seed=seed, filters=filters)
+        outcomes = _retrieved_outcomes(settings, record, items, embedder, generator_for, progress)
     seconds = (time.monotonic() - started) / max(1, len(items))
     if predictions_path is not None:
-        write_predictions(predictions_path, items, predictions, threshold=threshold, gate=gate)
-
-    def scored(with_threshold: float | None, with_gate: float | None, snap: bool) -> dict:
-        return score(
-            [
-                judge(p, answerable=i.answerable, golds=list(i.question.answers), gold_passage=i.gold_passage,
-                      threshold=with_threshold, gate=with_gate, snap=snap)
-                for p, i in zip(predictions, items)
-            ]
-        )
-
+        write_predictions(predictions_path, items, outcomes)
+    figures = {
+        **score([_judged(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]),
+        "questions": {"squad_sha256": file_sha256(squad), "limit": limit, "seed": seed, "synthetic": synthetic,
+                      "k": settings.default_k if context == "retrieved" else None},
+    }
+    with connection(settings) as conn:
+        record_evaluation(conn, record.id, context, figures)
     return {
-        **scored(threshold, gate, snap=True),
+        **figures,
         "seconds_per_question": round(seconds, 3),
-        "plain": scored(None, None, snap=False),
-        "refusal_threshold": threshold,
-        "refusal_gate": gate,
         "model": {**record.summary(), "status": record.status},
+        "policy": resolve_policy(record.policy, settings).to_dict(),
         "context": context,
+        "k": settings.default_k if context == "retrieved" else None,
+        "collection": collection,
         "synthetic": synthetic,
     }

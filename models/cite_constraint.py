@@ -1,10 +1,11 @@
-"""Citation-constrained decoding: an answer to k numbered passages ends with a valid ``[n]``.
+"""Citation markers as token trees, and free decoding's citation rule: an answer to k numbered
+passages ends with a valid ``[n]``.
 
-The base SmolLM2-135M-Instruct never writes markers of its own, so without this an answer
-would stay uncited until a fine-tuned model is promoted. Both greedy loops, serving's
-(``models.generator.HFGenerator``) and evaluation's (``models.qa_answer.QAAnswerer``), take
-each token from ``CitationConstraint.next_token`` instead of the plain argmax. The rules, for
-the answer decoded so far:
+``MarkerBook`` holds the token sequences of the markers ``[1]`` .. ``[k]`` (or of a chosen few
+numbers, as copy decoding needs: ``models.copy_constraint``). With ``RAG_DECODING=free`` the
+greedy loop (``models.generator.HFGenerator``) takes each token from
+``CitationConstraint.next_token`` instead of the plain argmax. The rules, for the answer
+decoded so far:
 
 - an answer that is empty, the start of the refusal sentence or holds it is left alone: a
   refusal needs no citation;
@@ -18,8 +19,8 @@ the answer decoded so far:
 
 Markers follow the tokenizer's split of a training target, ``format_answer("Paris", [n])``
 (SmolLM2: ``Paris``, `` [``, ``1``, ``2``, ``]`` for ``[12]``), so a fine-tuned model meets the
-tokens it was trained on. The marker token sequences are computed once per tokenizer and k; a
-step costs a few dict lookups, plus one decode when the model wants to end or the budget
+tokens it was trained on. The marker token sequences are computed once per tokenizer and set of
+numbers; a step costs a few dict lookups, plus one decode when the model wants to end or the budget
 runs low.
 
 Not handled: a budget shorter than a marker; an answer that is a refusal's start when the
@@ -30,15 +31,16 @@ invalid."""
 from dataclasses import dataclass
 from typing import Any
 
-from models.prompt import REFUSAL, format_answer, parse_citations
+from models.prompt import REFUSAL, format_answer, is_refusal, parse_citations
 from rag.errors import ConfigError
 
 _ANSWER = "Paris"  # any short answer: a marker's tokens are what follows it in a target
 
 
 @dataclass(frozen=True)
-class _Markers:
-    """The token sequences of the valid markers ``[1]`` .. ``[k]``, as a prefix tree."""
+class Markers:
+    """The token sequences of some valid markers (``[1]`` .. ``[k]``, or a chosen few), as a
+    prefix tree."""
 
     following: dict[tuple[int, ...], list[int]]  # each proper prefix (the empty one too) -> its next tokens
     longest: int  # tokens in the longest marker
@@ -52,44 +54,24 @@ class _Markers:
         return None
 
 
-class CitationConstraint:
-    def __init__(self, tokenizer: Any, end_ids: frozenset[int]):
+class MarkerBook:
+    """The marker trees of one tokenizer, by the passage numbers they allow (computed once each)."""
+
+    def __init__(self, tokenizer: Any):
         self._tokenizer = tokenizer
-        self._end_ids = end_ids
-        self._markers_by_k: dict[int, _Markers] = {}
+        self._trees: dict[tuple[int, ...], Markers] = {}
 
-    def next_token(self, answer_ids: list[int], logits: Any, *, n_passages: int | None, max_new_tokens: int) -> int:
-        """The greedy next token of an answer (``answer_ids`` so far, at most
-        ``max_new_tokens``) to ``n_passages`` passages; the plain argmax of ``logits`` when
-        ``n_passages`` is None or 0."""
-        best = int(logits.argmax())
-        if not n_passages:
-            return best
-        markers = self._markers(n_passages)
-        allowed = markers.continuation(answer_ids)
-        last_chance = max_new_tokens - len(answer_ids) == markers.longest
-        if allowed is None and (best in self._end_ids or last_chance) and self._needs_citation(answer_ids, n_passages):
-            allowed = markers.following[()]
-        if allowed is None:
-            return best
-        return allowed[int(logits[allowed].argmax())]
-
-    def _needs_citation(self, answer_ids: list[int], n_passages: int) -> bool:
-        text = self._tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
-        refusal = REFUSAL.startswith(text) or REFUSAL in text
-        return not refusal and not parse_citations(text, n_passages).valid
-
-    def _markers(self, n_passages: int) -> _Markers:
-        if n_passages not in self._markers_by_k:
+    def markers(self, numbers: tuple[int, ...]) -> Markers:
+        if numbers not in self._trees:
             following: dict[tuple[int, ...], set[int]] = {}
-            sequences = [self._marker_ids(n) for n in range(1, n_passages + 1)]
+            sequences = [self._marker_ids(n) for n in numbers]
             for marker in sequences:
                 for i in range(len(marker)):
                     following.setdefault(marker[:i], set()).add(marker[i])
-            self._markers_by_k[n_passages] = _Markers(
+            self._trees[numbers] = Markers(
                 {prefix: sorted(ids) for prefix, ids in following.items()}, max(map(len, sequences))
             )
-        return self._markers_by_k[n_passages]
+        return self._trees[numbers]
 
     def _marker_ids(self, n: int) -> tuple[int, ...]:
         answer = self._tokenizer(_ANSWER, add_special_tokens=False).input_ids
@@ -97,6 +79,34 @@ class CitationConstraint:
         if target[: len(answer)] != answer:
             raise ConfigError(
                 f"this tokenizer splits {format_answer(_ANSWER, [n])!r} across the answer and its marker, "
-                "so citations cannot be forced; serve it with RAG_FORCE_CITATIONS=false."
+                "so citations cannot be forced; serve it with RAG_DECODING=free and RAG_FORCE_CITATIONS=false."
             )
         return tuple(target[len(answer) :])
+
+
+class CitationConstraint:
+    """Free decoding's rule (see the module docstring) for one answer to ``n_passages`` passages."""
+
+    def __init__(self, book: MarkerBook, tokenizer: Any, end_ids: frozenset[int], *, n_passages: int, max_new_tokens: int):
+        self._tokenizer = tokenizer
+        self._end_ids = end_ids
+        self._n_passages = n_passages
+        self._max_new_tokens = max_new_tokens
+        self._markers = book.markers(tuple(range(1, n_passages + 1))) if n_passages else None
+
+    def next_token(self, answer_ids: list[int], logits: Any) -> int:
+        """The greedy next token of the answer decoded so far (``answer_ids``)."""
+        best = int(logits.argmax())
+        if self._markers is None:
+            return best
+        allowed = self._markers.continuation(answer_ids)
+        last_chance = self._max_new_tokens - len(answer_ids) == self._markers.longest
+        if allowed is None and (best in self._end_ids or last_chance) and self._needs_citation(answer_ids):
+            allowed = self._markers.following[()]
+        if allowed is None:
+            return best
+        return allowed[int(logits[allowed].argmax())]
+
+    def _needs_citation(self, answer_ids: list[int]) -> bool:
+        text = self._tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
+        return not is_refusal(text) and not REFUSAL.startswith(text) and not parse_citations(text, self._n_passages).valid

@@ -29,7 +29,7 @@ _PROJECTIONS = {"self_attn": ("q_proj", "k_proj", "v_proj", "o_proj"), "mlp": ("
 
 
 class Session(Protocol):
-    logits: torch.Tensor  # after start: the last prompt position's (every position's with all_logits)
+    logits: torch.Tensor  # after start: the last prompt position's (the last keep_logits positions' when more than 1)
     length: int  # positions in the cache
 
     def step(self, token: int) -> torch.Tensor: ...
@@ -40,15 +40,14 @@ class Session(Protocol):
 class CacheSession:
     """Decoding with the model's own forward and a transformers ``DynamicCache``."""
 
-    def __init__(self, model: Any, prompt_ids: list[int], *, all_logits: bool = False):
+    def __init__(self, model: Any, prompt_ids: list[int], *, keep_logits: int = 1):
         from transformers import DynamicCache
 
         self.model, self.cache, self.length = model, DynamicCache(), len(prompt_ids)
-        keep = {} if all_logits else {"logits_to_keep": 1}
         with torch.inference_mode():
             inputs = torch.tensor([prompt_ids])
-            logits = model(input_ids=inputs, past_key_values=self.cache, use_cache=True, **keep).logits
-        self.logits = logits[0] if all_logits else logits[0, -1]
+            logits = model(input_ids=inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=keep_logits).logits
+        self.logits = logits[0] if keep_logits > 1 else logits[0, -1]
 
     def step(self, token: int) -> torch.Tensor:
         with torch.inference_mode():
@@ -184,9 +183,10 @@ class Decoder:
     def is_fused(self) -> bool:
         return self._fused is not None
 
-    def start(self, prompt_ids: list[int], capacity: int, *, all_logits: bool = False) -> Session:
-        """Prefill ``prompt_ids``; the session can grow to ``capacity`` positions."""
+    def start(self, prompt_ids: list[int], capacity: int, *, keep_logits: int = 1) -> Session:
+        """Prefill ``prompt_ids``, keeping the logits of the last ``keep_logits`` positions; the
+        session can grow to ``capacity`` positions."""
         if capacity < len(prompt_ids):
             raise ValueError(f"capacity {capacity} is shorter than the prompt ({len(prompt_ids)} tokens)")
-        prefilled = CacheSession(self.model, prompt_ids, all_logits=all_logits)
+        prefilled = CacheSession(self.model, prompt_ids, keep_logits=keep_logits)
         return prefilled if self._fused is None else FusedSession(self._fused, prefilled, capacity)

@@ -17,8 +17,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
-from models.cite_constraint import CitationConstraint
-from models.decoding import Decoder
+from models.cite_constraint import CitationConstraint, MarkerBook
+from models.copy_constraint import CopyConstraint, word_start_tokens
+from models.decoding import Decoder, Session
+from models.policy import AnswerPolicy
+from models.prompt import REFUSAL
 from rag.errors import ConfigError
 from rag.settings import Settings
 
@@ -38,18 +41,22 @@ class Generation:
     text: str
     prompt_tokens: int
     completion_tokens: int
+    refusal_score: float | None = None  # mean log-probability of the refusal sentence after the prompt
 
 
 class TokenStream:
     """Text pieces as they are decoded. Once exhausted (or closed early) ``text``,
     ``prompt_tokens`` and ``completion_tokens`` hold what was produced so far."""
 
-    def __init__(self, token_ids: PyGenerator[int, None, None], decode: Any, prompt_tokens: int):
+    def __init__(
+        self, token_ids: PyGenerator[int, None, None], decode: Any, prompt_tokens: int, refusal_score: float | None = None
+    ):
         self._token_ids = token_ids
         self._decode = decode
         self._ids: list[int] = []
         self.text = ""
         self.prompt_tokens = prompt_tokens
+        self.refusal_score = refusal_score
 
     @property
     def completion_tokens(self) -> int:
@@ -70,63 +77,87 @@ class TokenStream:
         self._token_ids.close()
 
     def result(self) -> Generation:
-        return Generation(self.text, self.prompt_tokens, self.completion_tokens)
+        return Generation(self.text, self.prompt_tokens, self.completion_tokens, self.refusal_score)
 
 
 class Generator(Protocol):
-    """Greedy text generation with token counts; ``stream=True`` returns a ``TokenStream``.
-    ``n_passages`` is how many numbered passages the prompt holds: given, the answer cites one
-    of them (``models.cite_constraint``) unless the generator was built not to."""
+    """Greedy decoding of the answer to a rendered prompt over numbered ``passages``, under an
+    answer policy (``models.policy``): the refusal when the model's refusal score reaches the
+    policy's threshold, else a copied span (``decoding="copy"``) or free tokens, with its
+    citation. Always a ``TokenStream``; ``max_new_tokens`` overrides the policy's budget."""
 
     tokenizer: Any  # renders the chat template (``models.prompt.render_prompt``)
 
     def generate(
-        self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None
-    ) -> Generation | TokenStream: ...
+        self, prompt: str, passages: list[str], policy: AnswerPolicy, max_new_tokens: int | None = None
+    ) -> TokenStream: ...
 
 
 class HFGenerator:
     """A transformers causal LM decoding greedily with a KV cache, one token at a time
-    (``models.decoding``: the fused step for Llama models)."""
+    (``models.decoding``: the fused step for Llama models).
 
-    def __init__(self, model: Any, tokenizer: Any, *, force_citations: bool = True):
+    The prompt is prefilled together with the refusal sentence, so the model's own refusal
+    score (the mean log-probability of each refusal token) costs a few positions of the prefill;
+    the refusal tokens are then cropped from the cache before the answer is decoded."""
+
+    def __init__(self, model: Any, tokenizer: Any):
         self.model = model
         self.tokenizer = tokenizer
         self._decoder = Decoder(model)
         self._stop_ids = end_of_turn_ids(tokenizer)
-        self._citations = CitationConstraint(tokenizer, self._stop_ids)
-        self._force_citations = force_citations
+        self._refusal_ids = tokenizer(REFUSAL, add_special_tokens=False).input_ids
+        self._markers = MarkerBook(tokenizer)
+        self._word_starts = word_start_tokens(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))
 
     def generate(
-        self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None
-    ) -> Generation | TokenStream:
-        prompt_ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
-        tokens = TokenStream(
-            self._greedy_ids(prompt_ids, max_new_tokens, n_passages if self._force_citations else None),
-            lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True),
-            prompt_tokens=len(prompt_ids),
-        )
-        if stream:
-            return tokens
-        for _ in tokens:
-            pass
-        return tokens.result()
+        self, prompt: str, passages: list[str], policy: AnswerPolicy, max_new_tokens: int | None = None
+    ) -> TokenStream:
+        import torch
 
-    def _greedy_ids(
-        self, prompt_ids: list[int], max_new_tokens: int, n_passages: int | None
-    ) -> PyGenerator[int, None, None]:
-        session = self._decoder.start(prompt_ids, capacity=len(prompt_ids) + max_new_tokens)
-        answer_ids: list[int] = []
-        for _ in range(max_new_tokens):
-            token_id = self._citations.next_token(
-                answer_ids, session.logits, n_passages=n_passages, max_new_tokens=max_new_tokens
+        budget = max_new_tokens or policy.max_new_tokens
+        prompt_ids = self.tokenizer(prompt, add_special_tokens=False).input_ids
+        refusal = self._refusal_ids
+        session = self._decoder.start(
+            prompt_ids + refusal, capacity=len(prompt_ids) + max(len(refusal), budget), keep_logits=len(refusal) + 1
+        )
+        log_probs = torch.log_softmax(session.logits[:-1].float(), dim=-1)
+        refusal_score = float(log_probs[torch.arange(len(refusal)), refusal].mean())
+        first_logits = session.logits[0]
+        session.crop(len(prompt_ids))
+        if policy.refusal_threshold is not None and refusal_score >= policy.refusal_threshold:
+            ids = iter(refusal)
+        else:
+            ids = self._answer_ids(session, first_logits, self._constraint(passages, policy, budget), budget, policy)
+        return TokenStream(
+            ids, lambda ids: self.tokenizer.decode(ids, skip_special_tokens=True), len(prompt_ids), refusal_score
+        )
+
+    def _constraint(self, passages: list[str], policy: AnswerPolicy, budget: int) -> Any:
+        if policy.decoding == "copy":
+            return CopyConstraint(
+                self.tokenizer, self._markers, self._word_starts, passages, self._stop_ids, max_new_tokens=budget
             )
-            if token_id in self._stop_ids:
+        return CitationConstraint(
+            self._markers, self.tokenizer, self._stop_ids,
+            n_passages=len(passages) if policy.force_citations else 0, max_new_tokens=budget,
+        )
+
+    def _answer_ids(
+        self, session: Session, logits: Any, constraint: Any, budget: int, policy: AnswerPolicy
+    ) -> PyGenerator[int, None, None]:
+        if policy.refusal_threshold is not None:  # the model chose to answer: free decoding may not refuse
+            logits = logits.clone()
+            logits[self._refusal_ids[0]] = float("-inf")
+        answer_ids: list[int] = []
+        for _ in range(budget):
+            token_id = constraint.next_token(answer_ids, logits)
+            if token_id is None or token_id in self._stop_ids:
                 return
             answer_ids.append(token_id)
             yield token_id
-            if len(answer_ids) < max_new_tokens:
-                session.step(token_id)
+            if len(answer_ids) < budget:
+                logits = session.step(token_id)
 
 
 def base_gguf_path() -> Path:
@@ -206,8 +237,9 @@ def _convert_gguf(gguf: Path, folder: Path) -> None:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
-    """The model (eval mode, serving dtype) and tokenizer of a full-model or adapter folder."""
+def load_model(settings: Settings, artifact: ModelArtifact, dtype: str = "float32") -> tuple[Any, Any]:
+    """The model (eval mode, in ``dtype``: the answer policy's) and tokenizer of a full-model or
+    adapter folder."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -215,7 +247,7 @@ def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
         torch.set_num_threads(settings.torch_threads)
     if not artifact.path.is_dir():
         raise ConfigError(f"model folder {artifact.path} does not exist; re-register the model or retrain it.")
-    dtype = getattr(torch, settings.generator_dtype)
+    dtype = getattr(torch, dtype)
     if (artifact.path / "adapter_config.json").is_file():
         from peft import PeftModel
 
@@ -228,12 +260,6 @@ def load_model(settings: Settings, artifact: ModelArtifact) -> tuple[Any, Any]:
     return model.eval(), AutoTokenizer.from_pretrained(tokenizer_dir)
 
 
-def load_generator(settings: Settings, artifact: ModelArtifact | None = None) -> Generator:
-    """A generator for ``artifact``, or for the registry's serving model when None."""
-    if artifact is None:
-        from models.registry import serving_model
-        from rag.db import connection
-
-        with connection(settings, autocommit=True) as conn:
-            artifact = serving_model(conn, base=ensure_base_model(settings)).artifact
-    return HFGenerator(*load_model(settings, artifact), force_citations=settings.force_citations)
+def load_generator(settings: Settings, artifact: ModelArtifact, dtype: str = "float32") -> Generator:
+    """A generator for ``artifact`` in ``dtype`` (the answer policy's)."""
+    return HFGenerator(*load_model(settings, artifact, dtype))

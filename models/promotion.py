@@ -1,6 +1,8 @@
-"""The promotion gate: a candidate replaces the served model only if its dev F1 is higher and
-its refusal accuracy is at most ``REFUSAL_SLACK`` lower. ``--force`` overrides the gate, and the
-override is recorded in ``model_events``."""
+"""The promotion gate: a candidate replaces the served model only if its F1 is higher and its
+refusal accuracy is at most ``REFUSAL_SLACK`` lower, on the served path: ``rag eval qa
+--context retrieved`` figures when both models were evaluated on the same questions (the
+serving pipeline), else the dev metrics ``rag finetune`` measured through the same answer
+function. ``--force`` overrides the gate, and the override is recorded in ``model_events``."""
 
 from dataclasses import dataclass, field
 
@@ -23,9 +25,19 @@ class GateDecision:
         return ("forced past the gate: " if forced else "refused: ") + "; ".join(self.reasons)
 
 
+def compared_figures(candidate: dict, current: dict) -> tuple[str, dict, dict]:
+    """Which figures the gate compares: the retrieved-context evaluation both models share, else
+    the dev metrics; named, with each model's figures."""
+    mine, theirs = (m.get("eval", {}).get("retrieved") for m in (candidate, current))
+    if mine and theirs and mine["questions"] == theirs["questions"]:
+        return "eval qa (retrieved)", mine, theirs
+    return "dev", candidate, current
+
+
 def gate(candidate: dict, current: dict) -> GateDecision:
-    """Compare dev metrics (``f1``, ``refusal_accuracy``); a current model without recorded
-    metrics sets no bar."""
+    """Compare ``f1`` and ``refusal_accuracy`` (``compared_figures``); a current model without
+    recorded metrics sets no bar."""
+    _, candidate, current = compared_figures(candidate, current)
     if "f1" not in current:
         return GateDecision(True)
     for name in ("f1", "refusal_accuracy"):
@@ -50,9 +62,11 @@ class Promotion:
 
     def comparison(self) -> dict:
         keys = ("f1", "exact_match", "citation_accuracy", "refusal_accuracy")
+        figures, candidate, current = compared_figures(self.candidate.metrics, self.current.metrics)
         return {
-            "candidate": {"id": self.candidate.id, **{k: self.candidate.metrics.get(k) for k in keys}},
-            "current": {"id": self.current.id, "status": self.current.status, **{k: self.current.metrics.get(k) for k in keys}},
+            "figures": figures,
+            "candidate": {"id": self.candidate.id, **{k: candidate.get(k) for k in keys}},
+            "current": {"id": self.current.id, "status": self.current.status, **{k: current.get(k) for k in keys}},
             "passed": self.decision.passed,
             "reasons": self.decision.reasons,
             "promoted": self.promoted,

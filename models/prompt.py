@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 REFUSAL = "The passages do not contain the answer."
+_REFUSAL_OPENING = "the passages do not"  # "The passages do not mention X" refuses too
 
 
 @dataclass(frozen=True)
@@ -74,6 +75,12 @@ def format_answer(answer: str, citations: list[int]) -> str:
     return f"{answer} {''.join(f'[{n}]' for n in citations)}"
 
 
+def is_refusal(text: str) -> bool:
+    """Whether an answer is a refusal: it opens as the refusal sentence does (markers and case
+    aside). The one test serving, evaluation and fine-tuning apply."""
+    return " ".join(_MARKER.sub(" ", text).split()).lower().startswith(_REFUSAL_OPENING)
+
+
 def parse_citations(text: str, n_passages: int) -> ParsedCitations:
     """Split the ``[n]`` (and ``[n, m]``) markers of ``text`` into valid passage numbers
     (1..n_passages) and invalid markers."""
@@ -85,6 +92,11 @@ def parse_citations(text: str, n_passages: int) -> ParsedCitations:
         else:
             invalid.append(match.group(0))
     return ParsedCitations(valid=valid, invalid=invalid)
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without any ``[n]`` marker: the answer as scored."""
+    return " ".join(_MARKER.sub(" ", text).split())
 
 
 def drop_invalid_markers(text: str, n_passages: int) -> str:

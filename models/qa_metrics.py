@@ -2,6 +2,7 @@
 (best over the gold answers), plus citation and refusal accuracy for grounded answers.
 Imported by fine-tuning (dev metrics) and by ``rag eval qa``."""
 
+import random
 import re
 import string
 from collections import Counter
@@ -9,6 +10,13 @@ from dataclasses import dataclass
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCTUATION = set(string.punctuation)
+
+
+def seeded_sample(items: list, limit: int | None, seed: int) -> list:
+    """``limit`` items drawn with ``seed`` (all of them, in order, when limit is None or larger)."""
+    if limit is None or limit >= len(items):
+        return list(items)
+    return random.Random(seed).sample(items, limit)
 
 
 def normalize_answer(text: str) -> str:
@@ -42,19 +50,25 @@ class Judged:
     refused: bool
     answer: str  # the answer text without citation markers
     golds: list[str]
-    cited: list[int]  # passage numbers the answer cites
-    gold_passage: int | None  # the passage number holding the answer, when answerable
+    cited: list[str]  # the texts of the passages the answer cites
+
+    @property
+    def cites_gold(self) -> bool:
+        """A cited passage holds a gold answer (as whole words, after SQuAD normalisation)."""
+        texts = [f" {normalize_answer(text)} " for text in self.cited]
+        return any(f" {normalize_answer(gold)} " in text for gold in self.golds for text in texts)
 
 
 def score(judged: list[Judged]) -> dict[str, float | int]:
     """``exact_match`` and ``f1`` (percent, answerable questions, a refusal scores 0),
-    ``citation_accuracy`` (answered answerable questions citing the gold passage),
+    ``citation_accuracy`` (answered answerable questions citing a passage that holds a gold
+    answer),
     ``refusal_accuracy`` (all questions: refused exactly when it should), and ``n``."""
     answerable = [j for j in judged if j.answerable]
     answered = [j for j in answerable if not j.refused]
     em = sum(0.0 if j.refused else best_over_golds(exact_match, j.answer, j.golds) for j in answerable)
     f1 = sum(0.0 if j.refused else best_over_golds(f1_score, j.answer, j.golds) for j in answerable)
-    cited = sum(j.gold_passage in j.cited for j in answered)
+    cited = sum(j.cites_gold for j in answered)
     refusals = sum(j.refused != j.answerable for j in judged)
     return {
         "exact_match": round(100 * em / len(answerable), 2) if answerable else 0.0,

@@ -5,6 +5,7 @@ that made it. One model at most is ``promoted``; the service serves it, else the
 Status changes are recorded in ``model_events`` with an optional note (a forced promotion
 says so there). The promotion gate (compare metrics) is built on top of ``set_status``."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +35,7 @@ class ModelRecord:
     config: dict[str, Any]
     dataset_version_id: int | None
     created_at: datetime
+    policy: dict[str, Any]  # the stored answer policy (models.policy); empty for the base
 
     @property
     def artifact(self) -> ModelArtifact:
@@ -44,7 +46,7 @@ class ModelRecord:
         return {"id": self.id, "name": self.name, "kind": self.kind, "sha256": self.sha256}
 
 
-_COLUMNS = "id, name, kind, path, sha256, parent_id, status, metrics, config, dataset_version_id, created_at"
+_COLUMNS = "id, name, kind, path, sha256, parent_id, status, metrics, config, dataset_version_id, created_at, policy"
 
 
 def _check(value: str, allowed: tuple[str, ...], what: str) -> None:
@@ -63,18 +65,20 @@ def register_model(
     status: str = "candidate",
     metrics: dict[str, Any] | None = None,
     config: dict[str, Any] | None = None,
+    policy: dict[str, Any] | None = None,
+    note: str = "registered",
 ) -> int:
     """Insert a model and return its id (promoting one retires the model promoted before)."""
     _check(kind, KINDS, "kind")
     _check(status, STATUSES, "status")
     with conn.transaction():
         model_id = conn.execute(
-            "INSERT INTO models (name, kind, path, sha256, parent_id, status, metrics, config)"
-            " VALUES (%s, %s, %s, %s, %s, 'candidate', %s, %s) RETURNING id",
-            (name, kind, str(path), sha256, parent_id, Jsonb(metrics or {}), Jsonb(config or {})),
+            "INSERT INTO models (name, kind, path, sha256, parent_id, status, metrics, config, policy)"
+            " VALUES (%s, %s, %s, %s, %s, 'candidate', %s, %s, %s) RETURNING id",
+            (name, kind, str(path), sha256, parent_id, Jsonb(metrics or {}), Jsonb(config or {}), Jsonb(policy or {})),
         ).fetchone()[0]
         if status != "candidate":
-            set_status(conn, model_id, status, note="registered")
+            set_status(conn, model_id, status, note=note)
     return model_id
 
 
@@ -102,18 +106,29 @@ def register_base(conn: psycopg.Connection, artifact: ModelArtifact, *, name: st
     return get_model(conn, register_model(conn, name=name, kind="base", path=artifact.path, sha256=artifact.sha256))
 
 
-def serving_model(conn: psycopg.Connection, *, base: ModelArtifact | None = None) -> ModelRecord:
-    """The promoted model, else the base: ``base`` (registered on first use) when given,
-    else the newest registered base."""
+def serving_model(conn: psycopg.Connection, *, base: Callable[[], ModelArtifact] | None = None) -> ModelRecord:
+    """The promoted model, else the newest registered base, else ``base()`` registered (when
+    given)."""
     promoted = _select(conn, "WHERE status = 'promoted'")
     if promoted:
         return promoted[0]
-    if base is not None:
-        return register_base(conn, base)
     latest = _select(conn, "WHERE kind = 'base' ORDER BY id DESC LIMIT 1")
-    if not latest:
-        raise NotFoundError("no model is registered yet; load the base model once (`rag ask ...`) to register it.")
-    return latest[0]
+    if latest:
+        return latest[0]
+    if base is None:
+        raise NotFoundError("no model is registered yet; ask a question once (`rag ask ...`) to register one.")
+    return register_base(conn, base())
+
+
+def record_evaluation(conn: psycopg.Connection, model_id: int, context: str, figures: dict[str, Any]) -> None:
+    """Keep ``rag eval qa``'s figures for ``context`` in the model's ``metrics["eval"]`` (the
+    promotion gate compares them)."""
+    with conn.transaction():
+        conn.execute(
+            "UPDATE models SET metrics = jsonb_set(metrics, '{eval}', coalesce(metrics->'eval', '{}') || %s)"
+            " WHERE id = %s",
+            (Jsonb({context: figures}), model_id),
+        )
 
 
 def set_status(conn: psycopg.Connection, model_id: int, status: str, *, note: str | None = None) -> None:

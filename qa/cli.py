@@ -15,11 +15,11 @@ def build_qa_command(
     out: Path = typer.Option(..., "--out", help="Folder for train.jsonl, dev.jsonl, dev_squad.jsonl, manifest.json."),
     dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of questions (whole articles) held out."),
     distractors: int = typer.Option(2, "--distractors", min=0, help="Passages besides the gold one."),
-    unanswerable: float = typer.Option(0.25, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
+    unanswerable: float = typer.Option(0.2, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
     hard_negatives: int = typer.Option(
-        0, "--hard-negatives", min=0, help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs)."
+        1, "--hard-negatives", min=0, help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs)."
     ),
-    window_words: int = typer.Option(50, "--window-words", min=10, help="Passages are cut to windows of this many words."),
+    window_words: int = typer.Option(80, "--window-words", min=10, help="Passages are cut to windows of this many words."),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
     feedback: Path | None = typer.Option(
         None, "--feedback", help="Rated exchanges from `rag logs export`: more train records (origin feedback, synthetic)."

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from models.embedder import Embedder
 from qa.records import paragraph_sources
 from qa.squad import SquadQuestion
 from rag.settings import Settings
@@ -31,19 +32,26 @@ def write_paragraph_corpus(settings: Settings, squad: Path, questions: list[Squa
     return corpus, collection
 
 
+def ingest_paragraphs(settings: Settings, squad: Path, questions: list[SquadQuestion], embedder: Embedder) -> str:
+    """Ingest the paragraphs (idempotent: an unchanged file is reused); return their collection."""
+    from ingest.pipeline import ingest_paths
+
+    corpus, collection = write_paragraph_corpus(settings, squad, questions)
+    ingest_paths(settings, [corpus], collection=collection, prune=True, embedder=embedder)
+    return collection
+
+
 @contextmanager
 def paragraph_search(
     settings: Settings, squad: Path, questions: list[SquadQuestion], filters: Sequence[Filter] = ()
 ) -> Iterator[Search]:
     """Ingest the paragraphs (idempotent: an unchanged file is reused) and yield a hybrid search
     restricted to their collection and ``filters``."""
-    from ingest.pipeline import ingest_paths
     from models.embedder import load_embedder
     from retrieval.searcher import open_searcher
 
-    corpus, collection = write_paragraph_corpus(settings, squad, questions)
     embedder = load_embedder(settings)
-    ingest_paths(settings, [corpus], collection=collection, prune=True, embedder=embedder)
+    collection = ingest_paragraphs(settings, squad, questions, embedder)
     with open_searcher(settings, embedder=embedder) as searcher:
 
         def search(query: str, n: int) -> list[tuple[str, str]]:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
 
     # Generation
     torch_threads: int | None = Field(None, ge=1, description="torch intra-op threads; unset = all cores.")
+    shipped_model: bool = Field(
+        True,
+        description="Serve the fine-tuned adapter shipped in models/shipped/ when no model is promoted "
+        "(registered and promoted on first use); false serves the base model instead.",
+    )
     generator_dtype: Literal["float32", "bfloat16"] = Field(
         "float32",
         description="Generator weights dtype; float32 decodes through the fused step (models/decoding.py), "
@@ -42,10 +47,19 @@ class Settings(BaseSettings):
     )
     max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
     refusal_threshold: float = Field(
-        0.35, description="Refuse without calling the model when the best passage's dense cosine is below this."
+        0.35,
+        description="Relevance gate: refuse without calling the model when no 30-word window of the passages "
+        "has a cosine of at least this with the question.",
+    )
+    decoding: Literal["copy", "free"] = Field(
+        "copy",
+        description="copy: an answer is a span copied from one passage, cited by construction "
+        "(models/copy_constraint.py); free: any tokens, with RAG_FORCE_CITATIONS.",
     )
     force_citations: bool = Field(
-        True, description="Make an answer that is not the refusal end with a valid [n] marker (models/cite_constraint.py)."
+        True,
+        description="Free decoding: make an answer that is not the refusal end with a valid [n] marker "
+        "(models/cite_constraint.py).",
     )
     redact_pii: bool = Field(True, description="Redact emails, phones, card numbers and IPs in logged queries and answers.")
 

@@ -207,6 +207,11 @@ class Searcher:
         faiss.omp_set_num_threads(1)
         return FaissRetriever(FaissIndex.load(self.settings), embedder, partial(self._allowed.ids, stamp=stamp))
 
+    @property
+    def embedder(self) -> Embedder:
+        """The query embedder (loaded on first use), safe to share with the searches' threads."""
+        return _LockedEmbedder(self._loaded_embedder(), self._embed_lock)
+
     def _loaded_embedder(self) -> Embedder:
         if self._embedder is None:
             with self._load_lock:
@@ -215,6 +220,16 @@ class Searcher:
 
                     self._embedder = load_embedder(self.settings)
         return self._embedder
+
+
+class _LockedEmbedder:
+    def __init__(self, embedder: Embedder, lock: threading.Lock):
+        self._embedder, self._lock = embedder, lock
+        self.dimension = embedder.dimension
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        with self._lock:
+            return self._embedder.embed(texts)
 
 
 def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:

@@ -6,8 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 pip_install() {
-    # This machine's pip config names local indexes that may be absent; drop that noise.
-    .venv/bin/pip install --quiet "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
+    # This machine's pip config names local indexes that may be absent; drop that noise, and
+    # setuptools' notice about editable installs (PYTHONWARNINGS reaches the build backend).
+    PYTHONWARNINGS=ignore .venv/bin/pip install --quiet "$@" 2>&1 | { grep -v "is ignored: it is neither" || true; }
 }
 
 [ -x .venv/bin/python ] || python3 -m venv .venv

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
+from answering.compose import compose_answerer
 from answering.pipeline import Answerer
-from models.generator import Generator, load_generator
-from models.registry import serving_model
+from models.generator import Generator
 from rag.db import connection, database_url
 from rag.settings import Settings
 from retrieval.searcher import Searcher, open_searcher
@@ -49,17 +49,14 @@ def open_pool(settings: Settings) -> ConnectionPool:
 def open_services(
     settings: Settings, metrics: Metrics, *, searcher: Searcher | None = None, generator: Generator | None = None
 ) -> Services:
-    """Open the pool and the searcher and load the serving model (the promoted one, else the
-    base, registered on first load); ``searcher`` and ``generator`` replace the real ones."""
+    """Open the pool and the searcher and load the serving model (``models.serving``);
+    ``searcher`` and ``generator`` replace the real ones."""
     with ExitStack() as on_failure:
         pool = open_pool(settings)
         on_failure.callback(pool.close)
         if searcher is None:
             searcher = open_searcher(settings)
             on_failure.callback(searcher.close)
-        generator = generator or load_generator(settings)
-        with pool.connection() as conn:
-            model = serving_model(conn)
+        answerer = compose_answerer(settings, pool.connection, searcher=searcher, generator=generator)
         on_failure.pop_all()
-    answerer = Answerer(settings, searcher=searcher, generator=generator, model=model, pool_or_connect=pool)
     return Services(settings, pool, searcher, answerer, metrics, RateLimiter(settings.rate_limit_per_minute))

@@ -35,7 +35,9 @@ def database_url(pg_server):
 
 @pytest.fixture
 def settings(database_url, tmp_path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+    """A fresh data dir on the test server; the registry starts empty and serves what a test
+    registers (the shipped adapter only where a test asks for it)."""
+    return Settings(data_dir=tmp_path / "data", database_url=database_url, shipped_model=False)
 
 
 @pytest.fixture

@@ -124,23 +124,25 @@ def replay(
 
     The model (by sha256), passages (index build), data and template recorded in the log row
     are used again; the command says whether the answer is identical, what has changed since
-    (model, index, data, template), and shows the answers side by side.
+    (model, policy, index, data, template), and shows the answers side by side.
 
     Example: rag replay 42 --json
     """
     from functools import cache
 
+    from models.embedder import load_embedder
     from models.generator import ensure_base_model, load_generator
     from rag.db import connection
     from retrieval.searcher import open_searcher
     from versioning.replay import replay_log
 
     settings = load_settings()
-    generator_for = cache(lambda artifact: load_generator(settings, artifact))
+    generator_for = cache(lambda artifact, dtype: load_generator(settings, artifact, dtype))
+    embedder = cache(lambda: load_embedder(settings))
     with connection(settings) as conn:
         report = replay_log(
-            settings, conn, log_id, generator_for=generator_for,
-            open_searcher=lambda: open_searcher(settings), base=lambda: ensure_base_model(settings),
+            settings, conn, log_id, generator_for=generator_for, open_searcher=lambda: open_searcher(settings, embedder()),
+            embedder=embedder, base=lambda: ensure_base_model(settings),
         )
     if json_output:
         print_json(report.to_json())

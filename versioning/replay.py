@@ -7,27 +7,33 @@ Postgres, so an index rebuilt since does not matter while the chunks exist) and 
 template of this release, which must be the recorded id and version. When all of them are
 available, the recorded run should give the logged answer word for word.
 
-Then each part is compared with what is served now: the model (the promoted one, else the
-base), the index build (the latest), the data (the dataset version of the recorded passages'
+The recorded run also answers under the answer policy recorded in the row (``models.policy``:
+the gate, the refusal threshold, copy or free decoding, the budget, the dtype).
+
+Then each part is compared with what is served now: the model (the registry's serving model), the
+policy, the index build (the latest), the data (the dataset version of the recorded passages'
 sources now, and whether they all still exist) and the template. When one differs, the request
 is also answered as the service would answer it now, so both answers can be put side by side.
 
-Both runs go through the serving pipeline (``answering.pipeline.Answerer``); the log rows they
-write are rolled back, because a replay is not an exchange."""
+Both runs go through the serving pipeline (``answering.compose``), and their log rows are
+rolled back (``answer_unlogged``), because a replay is not an exchange."""
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import closing, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psycopg
 
+from answering.compose import compose_answerer
 from answering.export import log_record
 from answering.log import passages_dataset_version
-from answering.pipeline import Answerer, AnswerRequest, AnswerResult, Searcher
+from answering.pipeline import AnswerRequest, AnswerResult, Searcher, answer_unlogged
 from models.artifact import ModelArtifact, weights_sha256
+from models.embedder import Embedder
 from models.generator import Generator
+from models.policy import AnswerPolicy, resolve_policy
 from models.prompt import TEMPLATE
 from models.registry import ModelRecord, get_model, serving_model
 from rag.settings import Settings
@@ -35,7 +41,7 @@ from retrieval.bm25_store import latest_ingest_stamp
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.searcher import SearchHit
 
-PARTS = ("model", "index", "data", "template")
+PARTS = ("model", "policy", "index", "data", "template")
 
 
 @dataclass(frozen=True)
@@ -90,18 +96,26 @@ def same_answer(a: Run, b: Run) -> bool:
     return a.answer == b.answer and a.citations == b.citations
 
 
-GeneratorFor = Callable[[ModelArtifact], Generator]
-OpenSearcher = Callable[[], AbstractContextManager[Searcher]]
+GeneratorFor = Callable[[ModelArtifact, str], Generator]  # an artifact and a dtype
+OpenSearcher = Callable[[], Searcher]
 
 
 class _RecordedPassages:
     """A searcher that returns the logged passages whatever it is asked."""
 
-    def __init__(self, hits: list[SearchHit]):
+    def __init__(self, hits: list[SearchHit], embedder: Callable[[], Embedder]):
         self.hits = hits
+        self._embedder = embedder
+
+    @property
+    def embedder(self) -> Embedder:
+        return self._embedder()
 
     def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None) -> list[SearchHit]:
         return self.hits
+
+    def close(self) -> None:
+        pass
 
 
 def recorded_passages(conn: psycopg.Connection, passages: list[dict[str, Any]]) -> tuple[list[SearchHit], list[int]]:
@@ -144,6 +158,7 @@ def replay_log(
     *,
     generator_for: GeneratorFor,
     open_searcher: OpenSearcher,
+    embedder: Callable[[], Embedder],
     base: Callable[[], ModelArtifact],
 ) -> ReplayReport:
     """Replay generation log ``log_id``; see the module docstring. ``conn`` must not be in
@@ -151,6 +166,8 @@ def replay_log(
     row = log_record(conn, log_id)
     recorded_model = get_model(conn, row["model_id"]) if row["model_id"] is not None else None
     served = serving_model(conn)
+    recorded_policy = AnswerPolicy.from_dict(row["policy"]) if row["policy"] else resolve_policy({}, settings)
+    served_policy = resolve_policy(served.policy, settings)
     hits, missing = recorded_passages(conn, row["passages"])
     artifact = recorded_artifact(recorded_model, base) if recorded_model else None
     template, served_template = f"{row['template_id']} v{row['template_version']}", f"{TEMPLATE.id} v{TEMPLATE.version}"
@@ -158,6 +175,7 @@ def replay_log(
     parts = {
         "model": Part(_model(row["model_id"], row["model_sha256"]), _model(served.id, served.sha256),
                       served.sha256 != row["model_sha256"]),
+        "policy": Part(recorded_policy.to_dict(), served_policy.to_dict(), recorded_policy != served_policy),
         "index": Part(row["index_build_id"], index, row["index_build_id"] != index),
         "data": _data_part(conn, row, hits, missing),
         "template": Part(template, served_template, template != served_template),
@@ -172,12 +190,19 @@ def replay_log(
     )
     replayed = None
     if not unavailable:
-        searcher = _RecordedPassages(hits)
-        replayed = _answer_unlogged(settings, conn, request, searcher, generator_for(artifact), recorded_model)
+        answerer = compose_answerer(
+            settings, lambda: nullcontext(conn), model=recorded_model, searcher=_RecordedPassages(hits, embedder),
+            generator=generator_for(artifact, recorded_policy.dtype), policy=recorded_policy,
+        )
+        replayed = Run.of(answer_unlogged(answerer, conn, request))
     current = None
     if any(part.changed for part in parts.values()):
-        with open_searcher() as searcher:
-            current = _answer_unlogged(settings, conn, request, searcher, generator_for(served.artifact), served)
+        answerer = compose_answerer(
+            settings, lambda: nullcontext(conn), model=served, searcher=open_searcher(),
+            generator=generator_for(served.artifact, served_policy.dtype), policy=served_policy,
+        )
+        with closing(answerer):
+            current = Run.of(answer_unlogged(answerer, conn, request))
     logged = Run(
         answer=row["answer"],
         citations=[(c["n"], c["chunk_id"]) for c in row["citations"]],
@@ -207,18 +232,3 @@ def _unavailable(row: dict[str, Any], artifact: ModelArtifact | None, missing: l
     if template.changed:
         reasons.append(f"template: this release has {template.current}, the row was made with {template.recorded}")
     return reasons
-
-
-def _answer_unlogged(
-    settings: Settings, conn: psycopg.Connection, request: AnswerRequest, searcher: Searcher,
-    generator: Generator, model: ModelRecord,
-) -> Run:
-    """Answer through the serving pipeline inside a transaction that is rolled back: its log
-    row (written in a savepoint of that transaction) never lands."""
-    conn.execute("SELECT 1")  # opens the transaction the pipeline's own blocks nest in
-    answerer = Answerer(settings, searcher=searcher, generator=generator, model=model,
-                        pool_or_connect=lambda: nullcontext(conn))
-    try:
-        return Run.of(answerer.answer(request))
-    finally:
-        conn.rollback()

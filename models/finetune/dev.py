@@ -1,66 +1,63 @@
-"""Dev metrics of a model on QA records: answer a seeded sample, calibrate the refusal
-threshold on it, score with the SQuAD metrics."""
+"""Dev metrics of a model on QA records, through the one answer function (``models.answer``):
+calibrate the model's refusal threshold on a seeded sample, then answer the sample again under
+the calibrated policy and score what it returned with the SQuAD metrics."""
 
-import random
+from dataclasses import replace
 
-from models.qa_answer import QAAnswerer, QAPrediction, calibrate_refusal
-from models.qa_metrics import Judged, score
-
-
-def seeded_sample(items: list, limit: int | None, seed: int) -> list:
-    """``limit`` items drawn with ``seed`` (all of them, in order, when limit is None or larger)."""
-    if limit is None or limit >= len(items):
-        return list(items)
-    return random.Random(seed).sample(items, limit)
+from models.answer import Answer, answer
+from models.embedder import Embedder
+from models.generator import Generator
+from models.policy import AnswerPolicy
+from models.prompt import strip_markers
+from models.qa_metrics import Judged, score, seeded_sample
 
 
-def judge(
-    prediction: QAPrediction, *, answerable: bool, golds: list[str], gold_passage: int | None, threshold: float | None,
-    gate: float | None, snap: bool,
-) -> Judged:
+def calibrate_refusal(scores: list[float | None], should_refuse: list[bool]) -> float | None:
+    """The threshold on the model's refusal score that refuses exactly when it should most
+    often (midpoint between neighbouring scores, so it generalises a little). A score of None
+    is a question the gate refused before the model, whatever the threshold. None (the model
+    never refuses by itself) when no threshold does better than none."""
+    ranked = sorted({s for s in scores if s is not None})
+    if not ranked:
+        return None
+    candidates = [(a + b) / 2 for a, b in zip(ranked, ranked[1:])] + [ranked[0] - 1.0]
+
+    def accuracy(threshold: float | None) -> int:
+        return sum(
+            (s is None or (threshold is not None and s >= threshold)) == r for s, r in zip(scores, should_refuse)
+        )
+
+    best = max(candidates, key=accuracy)
+    return best if accuracy(best) > accuracy(None) else None
+
+
+def _judged(result: Answer, record: dict) -> Judged:
+    passages = [p["text"] for p in record["passages"]]
     return Judged(
-        answerable=answerable,
-        refused=prediction.refused(threshold, gate),
-        answer=prediction.snapped if snap else prediction.answer,
-        golds=golds,
-        cited=prediction.snapped_cited if snap else prediction.cited,
-        gold_passage=gold_passage,
+        answerable=record["answerable"], refused=result.refused, answer=strip_markers(result.text),
+        golds=[record["answer"]], cited=[passages[n - 1] for n in result.cited],
     )
 
 
 def dev_metrics(
-    answerer: QAAnswerer, records: list[dict], *, limit: int, seed: int, gate: float | None, progress=lambda xs: xs
-) -> dict:
-    """Metrics with the relevance gate, the calibrated threshold and span snapping (and
-    ``refusal_threshold`` and ``refusal_gate`` themselves), plus plain greedy decoding's
-    metrics (no gate, no threshold, no snapping) under ``plain``."""
+    generator: Generator, embedder: Embedder, records: list[dict], *, policy: AnswerPolicy, limit: int, seed: int,
+    progress=lambda xs: xs,
+) -> tuple[dict, AnswerPolicy]:
+    """The metrics of ``limit`` dev records answered under ``policy`` with its refusal threshold
+    calibrated on them, and that calibrated policy."""
     sample = seeded_sample(records, limit, seed)
-    predictions = [answerer.answer(r["question"], [p["text"] for p in r["passages"]]) for r in progress(sample)]
+
+    def answers(under: AnswerPolicy) -> list[Answer]:
+        return [
+            answer(r["question"], [p["text"] for p in r["passages"]], generator=generator, embedder=embedder, policy=under)
+            for r in progress(sample)
+        ]
+
+    uncalibrated = replace(policy, refusal_threshold=None)
+    first = answers(uncalibrated)
     threshold = calibrate_refusal(
-        [p.refusal_score for p in predictions],
-        [not r["answerable"] for r in sample],
-        [p.gated(gate) for p in predictions],
+        [None if a.refused_by == "gate" else a.refusal_score for a in first], [not r["answerable"] for r in sample]
     )
-
-    def scored(with_threshold: float | None, with_gate: float | None, snap: bool) -> dict:
-        return score(
-            [
-                judge(
-                    p,
-                    answerable=r["answerable"],
-                    golds=[r["answer"]],
-                    gold_passage=r["citations"][0] if r["answerable"] else None,
-                    threshold=with_threshold,
-                    gate=with_gate,
-                    snap=snap,
-                )
-                for p, r in zip(predictions, sample)
-            ]
-        )
-
-    return {
-        **scored(threshold, gate, snap=True),
-        "refusal_threshold": round(threshold, 4),
-        "refusal_gate": gate,
-        "plain": scored(None, None, snap=False),
-    }
+    calibrated = replace(uncalibrated, refusal_threshold=None if threshold is None else round(threshold, 4))
+    final = first if calibrated == uncalibrated else answers(calibrated)
+    return score([_judged(a, r) for a, r in zip(final, sample)]), calibrated

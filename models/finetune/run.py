@@ -12,9 +12,9 @@ from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.finetune.config import FinetuneConfig
 from models.finetune.dev import dev_metrics
 from models.finetune.train import train
-from models.generator import ensure_base_model
-from models.embedder import load_embedder
-from models.qa_answer import QAAnswerer, dense_relevance
+from models.embedder import Embedder, load_embedder
+from models.generator import HFGenerator, ensure_base_model
+from models.policy import default_policy
 from models.registry import register_base, register_model
 from rag.db import connection
 from rag.errors import InputError
@@ -56,7 +56,7 @@ def _load_base(settings: Settings, base: ModelArtifact) -> tuple[Any, Any]:
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     # fp32: this kind of CPU (no AVX-512 BF16) runs bf16 autocast several times slower.
-    model = AutoModelForCausalLM.from_pretrained(base.path, torch_dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32)
     return model, AutoTokenizer.from_pretrained(base.path)
 
 
@@ -75,12 +75,14 @@ def run_finetune(
     out_dir: Path | None = None,
     *,
     loaded: tuple[Any, Any, ModelArtifact] | None = None,
+    embedder: Embedder | None = None,
     on_step: Callable[[int, float, float], None] = lambda step, loss, progress: None,
     progress: Callable = lambda xs: xs,
 ) -> dict:
     """Train the base generator (or ``loaded``: a model, its tokenizer and the artifact it was
-    loaded from), evaluate on dev, save and register; returns the run summary (also saved as
-    ``finetune.json`` in the artifact folder)."""
+    loaded from), calibrate its answer policy and measure it on dev (``dev_metrics``, through
+    the answer function serving uses), save and register; returns the run summary (also saved
+    as ``finetune.json`` in the artifact folder). ``embedder`` replaces MiniLM for the gate."""
     if loaded is None:
         base = ensure_base_model(settings)
         loaded = (*_load_base(settings, base), base)
@@ -90,11 +92,13 @@ def run_finetune(
     train_sha256 = file_sha256(train_path)
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
-    answerer = QAAnswerer(model, tokenizer, relevance=dense_relevance(load_embedder(settings)))
-    metrics = dev_metrics(
-        answerer, dev, limit=config.dev_limit, seed=config.seed, gate=settings.refusal_threshold, progress=progress
-    )
     artifact = _save(model, tokenizer, out_dir / "model", config.method)
+    if config.method == "lora":  # served merged (models.generator.load_model): measure it so
+        model = model.merge_and_unload()
+    metrics, policy = dev_metrics(
+        HFGenerator(model.eval(), tokenizer), embedder or load_embedder(settings), dev, policy=default_policy(settings),
+        limit=config.dev_limit, seed=config.seed, progress=progress,
+    )
     summary = {
         "config": config.to_dict(),
         "train_data": {
@@ -107,6 +111,7 @@ def run_finetune(
         "steps": len(state.losses),
         "losses": state.losses,
         "dev_metrics": metrics,
+        "policy": policy.to_dict(),
     }
     (artifact.path / RUN_FILE).write_text(json.dumps(summary, indent=2) + "\n")
     with connection(settings) as conn:
@@ -120,6 +125,7 @@ def run_finetune(
             parent_id=parent.id,
             metrics=metrics,
             config={k: v for k, v in summary.items() if k != "losses"},
+            policy=policy.to_dict(),
         )
         conn.commit()
     return summary

@@ -5,50 +5,11 @@ from functools import partial
 
 import pytest
 
-from answering.pipeline import Answerer
-from models.generator import TokenStream
+from answering.compose import compose_answerer
 from models.registry import get_model, register_model
 from rag.db import connection
 from retrieval.searcher import SearchHit
-
-
-class ChatTokenizer:
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        return "".join(f"<{m['role']}>{m['content']}\n" for m in messages) + "<assistant>"
-
-
-class ScriptedGenerator:
-    """Replies with ``reply`` word by word, and records the prompts and passage counts given."""
-
-    tokenizer = ChatTokenizer()
-
-    def __init__(self, reply: str = "Paris [1]"):
-        self.reply = reply
-        self.prompts: list[str] = []
-        self.passage_counts: list[int | None] = []
-
-    def generate(self, prompt, max_new_tokens, stream=False, n_passages=None):
-        self.prompts.append(prompt)
-        self.passage_counts.append(n_passages)
-        pieces = self.reply.split(" ")
-        pieces = [pieces[0]] + [" " + p for p in pieces[1:]]
-        tokens = TokenStream((i for i in range(min(len(pieces), max_new_tokens))), lambda ids: "".join(pieces[i] for i in ids), 42)
-        if stream:
-            return tokens
-        list(tokens)
-        return tokens.result()
-
-
-class FixedSearcher:
-    """Returns ``hits`` for every query, and records what it was asked."""
-
-    def __init__(self, hits):
-        self.hits = hits
-        self.calls: list[tuple[str, int, list]] = []
-
-    def search(self, query, *, k=10, mode="hybrid", filters=None):
-        self.calls.append((query, k, filters))
-        return self.hits[:k]
+from tests.stand_ins import FixedSearcher, ScriptedGenerator
 
 
 def _hit(chunk_id: int, text: str, dense: float, score: float = 0.03) -> SearchHit:
@@ -73,14 +34,11 @@ def model(conn):
 
 @pytest.fixture
 def make_answerer(settings, model):
-    def make(*, hits=HITS, reply="Paris [1]", **overrides):
-        searcher, generator = FixedSearcher(hits), ScriptedGenerator(reply)
-        answerer = Answerer(
-            settings.model_copy(update=overrides),
-            searcher=searcher,
-            generator=generator,
-            model=model,
-            pool_or_connect=partial(connection, settings, autocommit=True),
+    def make(*, hits=HITS, reply="Paris [1]", refusal_score=-5.0, policy=None, **overrides):
+        searcher, generator = FixedSearcher(hits), ScriptedGenerator(reply, refusal_score=refusal_score)
+        answerer = compose_answerer(
+            settings.model_copy(update=overrides), partial(connection, settings, autocommit=True),
+            model=model, searcher=searcher, generator=generator, policy=policy,
         )
         return answerer, searcher, generator
 

@@ -1,13 +1,13 @@
-"""The citation constraint on chosen logits with the real SmolLM2 tokenizer, and the two
-greedy loops that use it (on a scripted model)."""
+"""Free decoding's citation constraint on chosen logits with the real SmolLM2 tokenizer, and
+the generator that uses it (on a scripted model)."""
 
 import pytest
 from tests.models.scripted_model import BigramModel
 
-from models.cite_constraint import CitationConstraint
+from models.cite_constraint import CitationConstraint, MarkerBook
 from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
+from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt
-from models.qa_answer import QAAnswerer
 
 PASSAGES = ["Paris is the capital of France.", "Lyon is a city in France."]
 
@@ -28,10 +28,13 @@ def _logits(tokenizer, preferred: list[str]):
 
 def _decode(tokenizer, answer: str, preferred: list[str], n_passages: int | None, max_new_tokens: int = 16) -> str:
     """Greedy decoding on from ``answer`` with the same preferences at every step."""
-    constraint, ends = CitationConstraint(tokenizer, end_of_turn_ids(tokenizer)), end_of_turn_ids(tokenizer)
+    ends = end_of_turn_ids(tokenizer)
+    constraint = CitationConstraint(
+        MarkerBook(tokenizer), tokenizer, ends, n_passages=n_passages or 0, max_new_tokens=max_new_tokens
+    )
     ids, logits = _ids(tokenizer, answer), _logits(tokenizer, preferred)
     while len(ids) < max_new_tokens:
-        token = constraint.next_token(ids, logits, n_passages=n_passages, max_new_tokens=max_new_tokens)
+        token = constraint.next_token(ids, logits)
         if token in ends:
             break
         ids.append(token)
@@ -90,18 +93,10 @@ def _scripted(tokenizer, prompt: str) -> BigramModel:
     )
 
 
-def test_the_serving_generator_cites_unless_built_not_to(base_tokenizer):
+def test_free_decoding_cites_unless_the_policy_says_not_to(base_tokenizer):
     prompt = render_prompt("What is the capital of France?", PASSAGES, base_tokenizer)
     generator = HFGenerator(_scripted(base_tokenizer, prompt), base_tokenizer)
-    assert generator.generate(prompt, 8, n_passages=2).text == "Paris [2]"
-    assert "".join(generator.generate(prompt, 8, stream=True, n_passages=2)) == "Paris [2]"
-    assert generator.generate(prompt, 8).text == "Paris"
-    uncited = HFGenerator(_scripted(base_tokenizer, prompt), base_tokenizer, force_citations=False)
-    assert uncited.generate(prompt, 8, n_passages=2).text == "Paris"
-
-
-def test_the_qa_answerer_cites_as_serving_does(base_tokenizer):
-    prompt = render_prompt("What is the capital of France?", PASSAGES, base_tokenizer)
-    answerer = QAAnswerer(_scripted(base_tokenizer, prompt), base_tokenizer, max_new_tokens=8)
-    prediction = answerer.answer("What is the capital of France?", PASSAGES)
-    assert (prediction.text, prediction.cited, prediction.greedy_refused) == ("Paris [2]", [2], False)
+    free = AnswerPolicy(decoding="free", max_new_tokens=8)
+    assert "".join(generator.generate(prompt, PASSAGES, free)) == "Paris [2]"
+    uncited = AnswerPolicy(decoding="free", force_citations=False, max_new_tokens=8)
+    assert "".join(generator.generate(prompt, PASSAGES, uncited)) == "Paris"

@@ -37,8 +37,8 @@ def test_the_fused_step_gives_the_logits_of_the_models_forward():
 
 def test_a_cropped_session_continues_as_if_the_cropped_tokens_never_came():
     decoder = Decoder(_tiny_llama())
-    session = decoder.start(PROMPT + [9, 9, 9], capacity=len(PROMPT) + 8, all_logits=True)
-    assert session.logits.shape == (len(PROMPT) + 3, 97)
+    session = decoder.start(PROMPT + [9, 9, 9], capacity=len(PROMPT) + 8, keep_logits=4)
+    assert session.logits.shape == (4, 97)
     session.crop(len(PROMPT))
     after_crop = session.step(CONTINUATION[0])
     fresh = decoder.start(PROMPT, capacity=len(PROMPT) + 1)

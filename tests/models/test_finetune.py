@@ -11,6 +11,7 @@ from models.artifact import ModelArtifact, weights_sha256
 from models.finetune.batches import IGNORE, Example, answer_masked, bucketed_batches, collate, gold_only
 from models.finetune.config import FinetuneConfig
 from models.finetune.run import RUN_FILE, run_finetune, training_records
+from tests.stand_ins import HashingEmbedder
 from models.finetune.train import encode_records, lr_factor, train
 from models.prompt import format_answer
 from models.registry import get_model
@@ -122,7 +123,8 @@ def test_run_saves_registers_and_loads_the_artifact(tokenizer, tmp_path, setting
     train_path = write_jsonl(qa_records(), tmp_path / "train.jsonl")
     dev_path = write_jsonl(qa_records(4, seed=1), tmp_path / "dev.jsonl")
     summary = run_finetune(
-        settings, train_path, dev_path, _config(max_steps=4), tmp_path / "run", loaded=(tiny_model(tokenizer), tokenizer, base)
+        settings, train_path, dev_path, _config(max_steps=4), tmp_path / "run", loaded=(tiny_model(tokenizer), tokenizer, base),
+        embedder=HashingEmbedder(),
     )
     saved = tmp_path / "run" / "model"
     assert AutoModelForCausalLM.from_pretrained(saved) is not None
@@ -130,7 +132,9 @@ def test_run_saves_registers_and_loads_the_artifact(tokenizer, tmp_path, setting
     assert on_disk["sha256"] == weights_sha256(saved) and on_disk["base"]["sha256"] == base.sha256
     assert on_disk["train_data"]["sha256"] and on_disk["config"]["max_steps"] == 4 and len(on_disk["losses"]) == 4
     assert on_disk["config"]["synthetic"] == "include" and on_disk["train_data"]["synthetic_dropped"] == 0
-    assert {"f1", "refusal_accuracy", "refusal_threshold", "plain"} <= set(on_disk["dev_metrics"])
+    assert {"f1", "exact_match", "citation_accuracy", "refusal_accuracy"} <= set(on_disk["dev_metrics"])
+    assert on_disk["policy"]["decoding"] == "copy" and "refusal_threshold" in on_disk["policy"]
     record = get_model(conn, summary["model_id"])
     assert record.status == "candidate" and record.kind == "full" and record.sha256 == on_disk["sha256"]
     assert record.parent_id is not None and record.metrics["f1"] == on_disk["dev_metrics"]["f1"]
+    assert record.policy == on_disk["policy"]

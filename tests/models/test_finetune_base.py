@@ -1,13 +1,15 @@
-"""The real SmolLM2 base for two steps: the serving template, the loss mask and the answerer
-work with its tokenizer and chat template."""
+"""The real SmolLM2 base for two steps: the serving template, the loss mask and the answer
+function work with its tokenizer and chat template."""
 
 import pytest
 from tests.models.finetune_fixtures import qa_records
 
 from models.finetune.config import FinetuneConfig
 from models.finetune.train import train
-from models.generator import ensure_base_model, load_model
-from models.qa_answer import QAAnswerer
+from models.answer import answer
+from models.generator import HFGenerator, ensure_base_model, load_model
+from models.policy import AnswerPolicy
+from tests.stand_ins import HashingEmbedder
 
 
 @pytest.mark.slow
@@ -20,5 +22,9 @@ def test_two_steps_on_the_real_base(settings, tmp_path):
     model, state = train(model, tokenizer, qa_records(4), config, tmp_path)
     assert len(state.losses) == 2 and all(0 < loss < 20 for loss in state.losses)
     record = qa_records(1)[0]
-    prediction = QAAnswerer(model, tokenizer, max_new_tokens=8).answer(record["question"], [p["text"] for p in record["passages"]])
-    assert prediction.refusal_score < 0 and isinstance(prediction.snapped, str)
+    passages = [p["text"] for p in record["passages"]]
+    result = answer(
+        record["question"], passages, generator=HFGenerator(model.eval(), tokenizer), embedder=HashingEmbedder(),
+        policy=AnswerPolicy(gate_threshold=-1.0, max_new_tokens=8),
+    )
+    assert result.refusal_score < 0 and (result.refused or any(result.text.split(" [")[0] in p for p in passages))

@@ -5,8 +5,8 @@ import pytest
 
 from models.artifact import weights_sha256
 from models.generator import TokenStream, base_gguf_path, ensure_base_model, load_generator
-from models.prompt import parse_citations, render_prompt
-from models.registry import list_models
+from models.policy import AnswerPolicy
+from models.prompt import parse_citations, render_prompt, strip_markers
 
 
 def _stream(pieces: list[str]) -> TokenStream:
@@ -58,13 +58,20 @@ def test_base_model_is_cached_as_safetensors_with_its_sha256(base_settings):
     assert "quantization_config" not in json.loads((artifact.path / "config.json").read_text())
 
 
+def _drained(stream):
+    pieces = list(stream)
+    return "".join(pieces), stream.result()
+
+
 @pytest.mark.slow
-def test_greedy_generation_and_stream_agree(base_generator):
-    prompt = render_prompt("Where did Marie Curie study?", ["Marie Curie studied physics in Paris."], base_generator.tokenizer)
-    whole = base_generator.generate(prompt, max_new_tokens=12)
-    assert whole.text and whole.prompt_tokens > 20 and 0 < whole.completion_tokens <= 12
-    tokens = base_generator.generate(prompt, max_new_tokens=12, stream=True)
-    assert "".join(tokens) == whole.text and tokens.result() == whole
+@pytest.mark.parametrize("decoding", ["copy", "free"])
+def test_greedy_generation_streams_and_counts(base_generator, decoding):
+    passages = ["Marie Curie studied physics in Paris."]
+    prompt = render_prompt("Where did Marie Curie study?", passages, base_generator.tokenizer)
+    policy = AnswerPolicy(decoding=decoding, max_new_tokens=12)
+    text, result = _drained(base_generator.generate(prompt, passages, policy))
+    assert text == result.text and result.prompt_tokens > 20 and 0 < result.completion_tokens <= 12
+    assert result.refusal_score < 0 and _drained(base_generator.generate(prompt, passages, policy))[0] == text
 
 
 @pytest.mark.slow
@@ -76,27 +83,21 @@ def test_a_lora_adapter_loads_on_top_of_the_base(base_settings, base_generator, 
     model = get_peft_model(AutoModelForCausalLM.from_pretrained(base.path), LoraConfig(r=2, target_modules=["q_proj"]))
     model.save_pretrained(tmp_path / "adapter")  # untrained: LoRA B is zero, so it answers as the base
     adapter = load_generator(base_settings, type(base)(tmp_path / "adapter", weights_sha256(tmp_path / "adapter")))
-    prompt = render_prompt("Who wrote Hamlet?", ["Hamlet is a play by Shakespeare."], adapter.tokenizer)
-    assert adapter.generate(prompt, 6).text == base_generator.generate(prompt, 6).text
+    passages = ["Hamlet is a play by Shakespeare."]
+    prompt = render_prompt("Who wrote Hamlet?", passages, adapter.tokenizer)
+    policy = AnswerPolicy(max_new_tokens=6)
+    assert _drained(adapter.generate(prompt, passages, policy))[0] == _drained(base_generator.generate(prompt, passages, policy))[0]
 
 
 @pytest.mark.slow
-def test_without_an_artifact_the_registry_serves_the_base(base_settings, database_url, conn):
-    settings = base_settings.model_copy(update={"database_url": database_url})
-    assert load_generator(settings).tokenizer is not None
-    [record] = list_models(conn)
-    assert (record.kind, record.status, record.sha256) == ("base", "candidate", ensure_base_model(settings).sha256)
-
-
-@pytest.mark.slow
-def test_the_base_model_cites_a_passage(base_generator):
+def test_the_base_model_cites_a_passage_it_copies_from(base_generator):
     passages = [
         "Hybrid search runs a keyword (BM25) search and a vector search, then fuses the two rankings "
         "with reciprocal rank fusion, so a document ranked high by either side comes out on top.",
         "HNSW is a graph index for approximate nearest neighbour search over vectors.",
     ]
     prompt = render_prompt("How does hybrid search combine keyword and vector results?", passages, base_generator.tokenizer)
-    whole = base_generator.generate(prompt, max_new_tokens=64, n_passages=2)
-    assert parse_citations(whole.text, 2).valid and not parse_citations(whole.text, 2).invalid
-    tokens = base_generator.generate(prompt, max_new_tokens=64, stream=True, n_passages=2)
-    assert "".join(tokens) == whole.text and tokens.result() == whole
+    text, _ = _drained(base_generator.generate(prompt, passages, AnswerPolicy()))
+    cited = parse_citations(text, 2)
+    assert cited.valid and not cited.invalid
+    assert strip_markers(text) in " ".join(passages[cited.valid[0] - 1].split())

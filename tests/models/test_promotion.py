@@ -46,3 +46,18 @@ def test_worse_candidate_is_refused_unless_forced(conn):
     assert note.startswith("forced past the gate")
     with pytest.raises(InputError, match="already promoted"):
         promote(conn, worse)
+
+
+def test_the_gate_compares_served_path_figures_when_both_models_have_them():
+    from models.promotion import compared_figures
+
+    questions = {"squad_sha256": "s", "limit": 60, "seed": 0, "synthetic": "include", "k": 5}
+    current = {"f1": 40.0, "refusal_accuracy": 0.9, "eval": {"retrieved": {"f1": 50.0, "refusal_accuracy": 0.9,
+                                                                           "questions": questions}}}
+    better_dev_worse_served = {"f1": 60.0, "refusal_accuracy": 0.9,
+                               "eval": {"retrieved": {"f1": 45.0, "refusal_accuracy": 0.9, "questions": questions}}}
+    assert compared_figures(better_dev_worse_served, current)[0] == "eval qa (retrieved)"
+    assert not gate(better_dev_worse_served, current).passed
+    other_questions = {"retrieved": {"f1": 45.0, "refusal_accuracy": 0.9, "questions": {**questions, "limit": 10}}}
+    assert compared_figures({**better_dev_worse_served, "eval": other_questions}, current)[0] == "dev"
+    assert gate({**better_dev_worse_served, "eval": other_questions}, current).passed

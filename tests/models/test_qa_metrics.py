@@ -14,14 +14,17 @@ def test_exact_match_and_f1():
     assert f1_score("nothing", "Saint Bernadette") == 0.0
 
 
-def _judged(answerable=True, refused=False, answer="1858", cited=(1,), gold=1):
-    return Judged(answerable, refused, answer, ["1858", "in 1858"], list(cited), gold if answerable else None)
+PASSAGES = {1: "She was seen in 1858 at Lourdes.", 2: "The grotto was built in 1860."}
+
+
+def _judged(answerable=True, refused=False, answer="1858", cited=(1,)):
+    return Judged(answerable, refused, answer, ["1858", "in 1858"], [PASSAGES[n] for n in cited])
 
 
 def test_score_counts_refusals_citations_and_answers():
     metrics = score([
         _judged(),                                  # right answer, right citation
-        _judged(answer="in 1860", cited=(2,)),      # F1 0.5 vs "in 1858", wrong citation
+        _judged(answer="in 1860", cited=(2,)),      # F1 0.5 vs "in 1858", cites a passage without a gold answer
         _judged(refused=True),                      # refused an answerable question: scores 0
         _judged(answerable=False, refused=True),    # right refusal
     ])
@@ -34,3 +37,9 @@ def test_score_counts_refusals_citations_and_answers():
 
 def test_score_of_nothing_answerable():
     assert score([_judged(answerable=False, refused=False)])["refusal_accuracy"] == 0.0
+
+
+def test_a_citation_is_right_when_a_cited_passage_holds_a_gold_answer_as_whole_words():
+    assert Judged(True, False, "x", ["1858"], ["In 1858, she..."]).cites_gold
+    assert not Judged(True, False, "x", ["185"], ["In 1858, she..."]).cites_gold
+    assert not Judged(True, False, "x", ["1858"], []).cites_gold

@@ -34,12 +34,12 @@ def test_serving_model_is_the_promoted_else_the_base_registered_on_first_use(con
     with pytest.raises(NotFoundError):
         serving_model(conn)
     base = ModelArtifact(path=Path("/m/base"), sha256="abc")
-    first = serving_model(conn, base=base)
+    first = serving_model(conn, base=lambda: base)
     assert first.kind == "base" and first.sha256 == "abc"
-    assert serving_model(conn, base=base).id == first.id == register_base(conn, base).id
+    assert serving_model(conn, base=lambda: base).id == first.id == register_base(conn, base).id
     tuned = _register(conn, "tuned", parent_id=first.id)
     set_status(conn, tuned, "promoted", note="beats base")
-    assert serving_model(conn, base=base).id == tuned
+    assert serving_model(conn, base=lambda: base).id == tuned
 
 
 def test_promoting_retires_the_previous_and_records_events(conn):

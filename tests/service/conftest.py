@@ -11,61 +11,13 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from models.generator import TokenStream
 from models.registry import register_model
 from retrieval.searcher import SearchHit
 from service.app import create_app
 from service.keys import Role, create_key
+from tests.stand_ins import FixedSearcher, ScriptedGenerator
 
 ANSWER = "Hybrid search fuses keyword and vector rankings [1]."
-
-
-class WordTokenizer:
-    def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-        return "".join(f"<{m['role']}>{m['content']}\n" for m in messages) + "<assistant>"
-
-
-class ScriptedGenerator:
-    """Answers every prompt with ``answer``, one word per token, ``delay`` seconds a token."""
-
-    tokenizer = WordTokenizer()
-
-    def __init__(self, answer: str = ANSWER, delay: float = 0.0):
-        self.answer = answer
-        self.delay = delay
-        self.prompts: list[str] = []
-
-    def _token_ids(self, count: int):
-        for i in range(count):
-            time.sleep(self.delay)
-            yield i
-
-    def generate(self, prompt: str, max_new_tokens: int, stream: bool = False, n_passages: int | None = None):
-        self.prompts.append(prompt)
-        words = self.answer.split(" ")[:max_new_tokens]
-        tokens = TokenStream(
-            self._token_ids(len(words)), lambda ids: " ".join(words[: len(ids)]), prompt_tokens=len(prompt.split())
-        )
-        if stream:
-            return tokens
-        for _ in tokens:
-            pass
-        return tokens.result()
-
-
-class FixedSearcher:
-    """Returns the same hits for every query, and remembers what it was asked."""
-
-    def __init__(self, hits: list[SearchHit]):
-        self.hits = hits
-        self.calls: list[dict] = []
-
-    def search(self, query, *, k=10, mode="hybrid", filters=None):
-        self.calls.append({"query": query, "k": k, "mode": mode, "filters": filters or []})
-        return self.hits[:k]
-
-    def close(self):
-        pass
 
 
 def demo_hits() -> list[SearchHit]:

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 
-QUERY = {"query": "what is hybrid search?"}
+QUERY = {"query": "How does hybrid search fuse the two rankings?"}
 
 
 def sse_events(text: str) -> list[tuple[str, dict]]:

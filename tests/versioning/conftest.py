@@ -1,43 +1,15 @@
 """A tiny real world for the versioning tests: one collection with an ingest run, a source and
-two chunks, a registered base model whose weights are a file on disk, and stand-ins for the
-searcher and the generator (the database is the real embedded PostgreSQL)."""
+two chunks, a registered base model whose weights are a file on disk, and the stand-ins for the
+searcher and the generator (``tests.stand_ins``; the database is the real embedded PostgreSQL)."""
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from models.artifact import weights_sha256
-from models.generator import TokenStream
 from models.registry import get_model, register_model
 from retrieval.searcher import SearchHit
-
-
-class MessagesTokenizer:
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        return json.dumps(messages)
-
-
-class ReplyGenerator:
-    """Streams ``reply`` word by word whatever the prompt."""
-
-    tokenizer = MessagesTokenizer()
-
-    def __init__(self, reply: str):
-        self.reply = reply
-
-    def generate(self, prompt, max_new_tokens, stream=False, n_passages=None):
-        words = self.reply.split(" ")
-        return TokenStream((i for i in range(len(words))), lambda ids: " ".join(words[: len(ids)]), len(prompt))
-
-
-class HitsSearcher:
-    def __init__(self, hits):
-        self.hits = hits
-
-    def search(self, query, *, k=10, mode="hybrid", filters=None):
-        return self.hits[:k]
 
 
 @dataclass

@@ -1,15 +1,17 @@
-from contextlib import nullcontext
 from functools import partial
 
 import pytest
 
-from answering.pipeline import Answerer, AnswerRequest
+from answering.compose import compose_answerer
+from answering.pipeline import AnswerRequest
 from models.artifact import ModelArtifact, weights_sha256
+from models.policy import AnswerPolicy
 from models.registry import get_model, register_model
 from rag.db import connection
 from versioning.replay import replay_log
 
-from tests.versioning.conftest import HitsSearcher, ReplyGenerator, weights_folder
+from tests.stand_ins import FixedSearcher, HashingEmbedder, ScriptedGenerator
+from tests.versioning.conftest import weights_folder
 
 
 @pytest.fixture
@@ -22,14 +24,14 @@ def replies():
 def replay(settings, conn, world, replies):
     loaded = []
 
-    def generator_for(artifact):
+    def generator_for(artifact, dtype):
         loaded.append(artifact)
-        return ReplyGenerator(replies[artifact.sha256])
+        return ScriptedGenerator(replies[artifact.sha256])
 
     def run(log_id):
         return replay_log(
-            settings, conn, log_id, generator_for=generator_for,
-            open_searcher=lambda: nullcontext(HitsSearcher(world.hits)), base=lambda: ModelArtifact(world.model_dir, ""),
+            settings, conn, log_id, generator_for=generator_for, open_searcher=lambda: FixedSearcher(world.hits),
+            embedder=HashingEmbedder, base=lambda: ModelArtifact(world.model_dir, ""),
         )
 
     run.loaded = loaded
@@ -40,9 +42,9 @@ def replay(settings, conn, world, replies):
 def logged(settings, conn, world, base_model, replies):
     """Answer a question through the serving pipeline (base model) and return its log id."""
     replies[base_model.sha256] = "Paris [1]"
-    answerer = Answerer(
-        settings, searcher=HitsSearcher(world.hits), generator=ReplyGenerator("Paris [1]"), model=base_model,
-        pool_or_connect=partial(connection, settings, autocommit=True),
+    answerer = compose_answerer(
+        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
+        generator=ScriptedGenerator("Paris [1]"),
     )
     return answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
 
@@ -65,10 +67,11 @@ def test_after_another_model_is_promoted_replay_reports_the_model_change(conn, t
     folder = weights_folder(tmp_path / "models" / "ft", b"fine-tuned weights")
     sha = weights_sha256(folder)
     replies[sha] = "Paris, France [1]"
-    register_model(conn, name="ft", kind="full", path=folder, sha256=sha, parent_id=base_model.id, status="promoted")
+    register_model(conn, name="ft", kind="full", path=folder, sha256=sha, parent_id=base_model.id, status="promoted",
+                   policy=AnswerPolicy(refusal_threshold=-0.4).to_dict())
     conn.commit()
     report = replay(logged)
-    assert report.changed == ["model"]
+    assert report.changed == ["model", "policy"]  # the promoted model has a policy of its own
     assert report.parts["model"].recorded["sha256"] == base_model.sha256
     assert report.parts["model"].current["sha256"] == sha
     assert report.identical  # the recorded model is still on disk: the replay is exact
@@ -94,10 +97,24 @@ def test_the_log_row_carries_the_dataset_version_of_its_passages(conn, world, se
     version, _ = record_version(conn, NewVersion("docs", "docs", "d" * 32, None, "", {}, counts))
     link_collection(conn, version.id, world.collection, ["%"])
     conn.commit()
-    answerer = Answerer(
-        settings, searcher=HitsSearcher(world.hits), generator=ReplyGenerator("Paris [1]"), model=base_model,
-        pool_or_connect=partial(connection, settings, autocommit=True),
+    answerer = compose_answerer(
+        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
+        generator=ScriptedGenerator("Paris [1]"),
     )
-    log_id = answerer.answer(AnswerRequest("capital of France?", k=2)).log_id
+    log_id = answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
     stamped = conn.execute("SELECT dataset_version_id FROM generation_logs WHERE id = %s", (log_id,)).fetchone()[0]
     assert stamped == version.id
+
+
+def test_a_replay_answers_under_the_policy_recorded_in_the_row(settings, conn, world, base_model, replay, replies):
+    replies[base_model.sha256] = "Paris [1]"
+    strict = AnswerPolicy(gate_threshold=0.99)  # this policy's gate refuses the question
+    answerer = compose_answerer(
+        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
+        generator=ScriptedGenerator("Paris [1]"), policy=strict,
+    )
+    log_id = answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
+    assert conn.execute("SELECT policy FROM generation_logs WHERE id = %s", (log_id,)).fetchone()[0] == strict.to_dict()
+    report = replay(log_id)
+    assert report.identical and report.replayed.refused  # the recorded gate, not today's default
+    assert report.changed == ["policy"] and not report.current.refused  # served now: the default gate answers
