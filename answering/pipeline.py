@@ -64,6 +64,7 @@ class AnswerResult:
     model: dict[str, Any]  # {id, name, kind, sha256}
     timings: dict[str, float]  # {retrieve_ms, generate_ms, total_ms}
     tokens: dict[str, int]  # {prompt, completion}
+    signals: dict[str, Any]  # {relevance, refusal_score, refused_by}
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +211,7 @@ class Answerer:
             model=self.model.summary(),
             timings=timings,
             tokens={"prompt": answer.prompt_tokens, "completion": answer.completion_tokens},
+            signals=answer.signals(),
         )
 
 

@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 from ingest.pipeline import ingest_paths
-from models.answer import relevance
+from models.answer import focus
+from models.policy import default_policy
 from rag.settings import Settings
 from retrieval.filters import collection_filter
 from retrieval.searcher import open_searcher
@@ -82,7 +83,8 @@ def main() -> None:
         only = [collection_filter([args.collection])]
         for kind, questions in asked.items():
             scores[kind] = [
-                relevance(searcher.embedder, q, [h.text for h in searcher.search(q, k=settings.default_k, filters=only)], 30)
+                focus(searcher.embedder, q, [h.text for h in searcher.search(q, k=settings.default_k, filters=only)],
+                      default_policy(settings)).relevance
                 for q in questions
             ]
     table = sweep(scores["answerable"], scores["unanswerable"])

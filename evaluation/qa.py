@@ -154,7 +154,7 @@ def _retrieved_outcomes(settings, record, items, embedder, generator_for, progre
                 result = answer_unlogged(answerer, conn, request)
                 outcomes.append(QAOutcome(
                     [p["text"] for p in result.passages], result.answer, result.refused,
-                    [c["n"] for c in result.citations], {},
+                    [c["n"] for c in result.citations], result.signals,
                 ))
     return outcomes
 GeneratorFor = Callable[[ModelRecord, str], object]  # a model record and a dtype -> a Generator
@@ -193,7 +193,7 @@ def evaluate_qa(
     filters = source_filters(synthetic)  # checks the choice before any work
     questions = read_squad(squad)
     sample = seeded_sample(questions, limit, seed)
-    with connection(settings) as conn:
+    with connection(settings, autocommit=True) as conn:  # a first use registers the shipped adapter
         record = resolve_model(conn, settings, model)
     embedder = embedder or load_embedder(settings)
     generator_for = generator_for or _load_generator(settings)
@@ -215,7 +215,7 @@ def evaluate_qa(
         "questions": {"squad_sha256": file_sha256(squad), "limit": limit, "seed": seed, "synthetic": synthetic,
                       "k": settings.default_k if context == "retrieved" else None},
     }
-    with connection(settings) as conn:
+    with connection(settings, autocommit=True) as conn:
         record_evaluation(conn, record.id, context, figures)
     return {
         **figures,

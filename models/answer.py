@@ -7,7 +7,9 @@ In order:
 1. the relevance gate: the best cosine between the question and a ``gate_window_words``-word
    window of a passage (a passage is as relevant as its best part: one embedding of a whole
    paragraph dilutes the sentence that answers); below ``gate_threshold`` the refusal is
-   returned without running the model;
+   returned without running the model; the same pass cuts each passage to its ``focus_words``
+   around its best window (the model was trained on passages of that size; a citation still
+   names the whole passage);
 2. the prompt (``models.prompt``) and the generator under the policy: the model's own refusal
    (its refusal score against the calibrated ``refusal_threshold``), else the answer, copied
    from one passage (``decoding="copy"``) or free, with its citation;
@@ -41,16 +43,35 @@ class Answer:
         return {"relevance": self.relevance, "refusal_score": self.refusal_score, "refused_by": self.refused_by}
 
 
-def relevance(embedder: Embedder, question: str, passages: list[str], window_words: int) -> float:
-    """The gate's signal; -1 (the least a cosine can be) without passages."""
-    windows = []
-    for passage in passages:
-        words = passage.split()
-        windows += [" ".join(words[i : i + window_words]) for i in range(0, len(words), window_words)]
+@dataclass(frozen=True)
+class Focus:
+    relevance: float  # the gate's signal: the best window's cosine, -1 without passages
+    passages: list[str]  # each passage cut to its ``focus_words`` around its best window
+
+
+def focus(embedder: Embedder, question: str, passages: list[str], policy: AnswerPolicy) -> Focus:
+    """One embedding pass over every ``gate_window_words``-word window of the passages gives the
+    gate's signal and, for each passage longer than ``focus_words``, the part the model reads:
+    ``focus_words`` words centred on its window most similar to the question."""
+    size = policy.gate_window_words
+    words = [passage.split() for passage in passages]
+    windows = [(n, i) for n, w in enumerate(words) for i in range(0, len(w), size)]
     if not windows:
-        return -1.0
-    vectors = embedder.embed([question, *windows])
-    return float((vectors[1:] @ vectors[0]).max())
+        return Focus(-1.0, list(passages))
+    vectors = embedder.embed([question, *(" ".join(words[n][i : i + size]) for n, i in windows)])
+    scores = vectors[1:] @ vectors[0]
+    best: dict[int, tuple[float, int]] = {}
+    for (n, i), score in zip(windows, scores):
+        if n not in best or score > best[n][0]:
+            best[n] = (float(score), i)
+    focused = []
+    for n, (passage, w) in enumerate(zip(passages, words)):
+        if not policy.focus_words or len(w) <= policy.focus_words:
+            focused.append(passage)
+            continue
+        start = min(max(0, best[n][1] + size // 2 - policy.focus_words // 2), len(w) - policy.focus_words)
+        focused.append(" ".join(w[start : start + policy.focus_words]))
+    return Focus(float(scores.max()), focused)
 
 
 class AnswerStream:
@@ -62,10 +83,11 @@ class AnswerStream:
         self, question: str, passages: list[str], *, generator: Generator, embedder: Embedder, policy: AnswerPolicy,
         max_new_tokens: int | None = None,
     ):
-        self._passages, self._generator, self._policy, self._budget = passages, generator, policy, max_new_tokens
-        self._relevance = relevance(embedder, question, passages, policy.gate_window_words)
+        self._generator, self._policy, self._budget = generator, policy, max_new_tokens
+        focused = focus(embedder, question, passages, policy)
+        self._relevance, self._passages = focused.relevance, focused.passages
         self.gated = self._relevance < policy.gate_threshold
-        self.prompt = None if self.gated else render_prompt(question, passages, generator.tokenizer)
+        self.prompt = None if self.gated else render_prompt(question, self._passages, generator.tokenizer)
         self._tokens: TokenStream | None = None
 
     def __iter__(self) -> Iterator[str]:

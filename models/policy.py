@@ -19,6 +19,7 @@ DECODINGS = ("copy", "free")
 # policy field -> the setting that gives its default and may override a stored value
 _SETTINGS = {
     "gate_threshold": "refusal_threshold",
+    "focus_words": "focus_words",
     "decoding": "decoding",
     "force_citations": "force_citations",
     "max_new_tokens": "max_new_tokens",
@@ -30,6 +31,7 @@ _SETTINGS = {
 class AnswerPolicy:
     gate_threshold: float = 0.35  # refuse before the model when the best window's cosine is below this
     gate_window_words: int = 30  # the relevance signal: best cosine of a window of this many words
+    focus_words: int | None = 80  # the model reads each passage cut to this many words around its best window
     refusal_threshold: float | None = None  # the model refuses when its refusal score is at least this
     decoding: str = "copy"  # copy: the answer is a span of one passage; free: any tokens
     force_citations: bool = True  # free decoding: an answer that is not the refusal ends with a valid [n]

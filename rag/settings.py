@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="Relevance gate: refuse without calling the model when no 30-word window of the passages "
         "has a cosine of at least this with the question.",
     )
+    focus_words: int | None = Field(
+        80,
+        ge=10,
+        description="The model reads each passage cut to this many words around the window most similar to the "
+        "question (the passage size it was trained on).",
+    )
     decoding: Literal["copy", "free"] = Field(
         "copy",
         description="copy: an answer is a span copied from one passage, cited by construction "

@@ -165,6 +165,12 @@ class Tokens(BaseModel):
     completion: int
 
 
+class Signals(BaseModel):
+    relevance: float = Field(description="The relevance gate's signal: best cosine of a 30-word window of the passages.")
+    refusal_score: float | None = Field(description="The model's mean log-probability of the refusal; null when the gate refused.")
+    refused_by: str | None = Field(description='"gate" (before the model), "model", or null when answered.')
+
+
 class GenerateResponse(BaseModel):
     answer: str = Field(description="The answer with its [n] markers, or the refusal sentence.")
     refused: bool = Field(description="True when the passages did not hold the answer.")
@@ -175,6 +181,7 @@ class GenerateResponse(BaseModel):
     model: ModelInfo
     timings: Timings
     tokens: Tokens
+    signals: Signals = Field(description="What decided whether to refuse (the answer policy's signals).")
 
 
 class TokenEvent(BaseModel):

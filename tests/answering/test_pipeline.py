@@ -30,7 +30,7 @@ def test_answer_and_its_log_row_match(make_answerer, conn, model):
     assert result.tokens == {"prompt": len(generator.prompts[0].split()), "completion": 2}
     assert set(result.timings) == {"retrieve_ms", "generate_ms", "total_ms"}
     assert set(result.to_json()) == {
-        "answer", "refused", "citations", "passages", "log_id", "session_id", "model", "timings", "tokens",
+        "answer", "refused", "citations", "passages", "log_id", "session_id", "model", "timings", "tokens", "signals",
     }
 
     row, passages = _log(conn, result.log_id)

@@ -55,7 +55,7 @@ def make_generator():
 
 @pytest.fixture
 def generator():
-    return ScriptedGenerator()
+    return ScriptedGenerator(ANSWER)
 
 
 @pytest.fixture
