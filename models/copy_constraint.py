@@ -4,8 +4,8 @@ the passage it was copied from.
 Extractive questions have answers that are spans of the passages, so once the model answers
 (the refusal is decided before, from its refusal score: ``models.generator``), each token must
 continue a span of a passage. The spans are the token sequences of each passage read from each
-word start (tokenized afresh from there, so a span's first word has no leading space, as the
-answer of a training target ``format_answer`` has none). They are the rows of one array; the
+word start (the first word tokenized afresh, so it has no leading space, as the answer of a
+training target ``format_answer`` has none). They are the rows of one array; the
 rows that still match the answer so far are the live ones, and the allowed next tokens are the
 live rows' next tokens: a prefix tree over every span, walked one token at a time in numpy.
 
@@ -35,6 +35,25 @@ def word_start_tokens(vocabulary: list[str]) -> np.ndarray:
     return np.array([bool(t) and (t[0] in "ĠĊ" or not t[0].isalnum()) for t in vocabulary] + [True], dtype=bool)
 
 
+def _spans(tokenizer: Any, text: str, limit: int) -> list[list[int]]:
+    """The token sequence of ``text`` read from each word start, at most ``limit`` tokens: the
+    first word tokenized on its own (no leading space), then the text's own tokens from the next
+    word on (a byte-level BPE splits at spaces, so they are the same). One pass over the text
+    and one batch of words, not a tokenization per word start."""
+    words = list(_WORD.finditer(text))
+    if not words:
+        return []
+    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+    ids, starts = encoded.input_ids, [start for start, _ in encoded.offset_mapping]
+    firsts = tokenizer([w.group() for w in words], add_special_tokens=False).input_ids
+    spans, position = [], 0
+    for word, first in zip(words, firsts):
+        while position < len(ids) and starts[position] < word.end():
+            position += 1
+        spans.append((first + ids[position : position + limit])[:limit])
+    return spans
+
+
 class CopyConstraint:
     """Copy decoding of one answer to ``passages`` (numbered from 1, as in the prompt)."""
 
@@ -46,16 +65,13 @@ class CopyConstraint:
         every = book.markers(tuple(range(1, len(passages) + 1))) if passages else None
         self._opening, self._longest = (every.following[()], every.longest) if every else ([], 0)
         self._budget = max_new_tokens
-        texts, numbers = [], []
+        rows, numbers = [], []
         for n, passage in enumerate(passages, start=1):
-            text = " ".join(passage.split())
-            for word in _WORD.finditer(text):
-                texts.append(text[word.start() : word.start() + 8 * max_new_tokens])
+            for row in _spans(tokenizer, " ".join(passage.split()), max_new_tokens):
+                rows.append(row)
                 numbers.append(n)
-        rows = tokenizer(texts, add_special_tokens=False).input_ids if texts else []
         self._spans = np.full((len(rows), max_new_tokens + 1), _NO_TOKEN, dtype=np.int64)
         for i, ids in enumerate(rows):
-            ids = ids[:max_new_tokens]
             self._spans[i, : len(ids)] = ids
         self._numbers = np.array(numbers, dtype=np.int64)
         self._live = np.ones(len(rows), dtype=bool)

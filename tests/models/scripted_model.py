@@ -1,5 +1,5 @@
 """A stand-in causal LM whose next-token preferences are a table keyed by the previous token,
-so the decoding loops can be run on chosen logits in milliseconds."""
+so the decoding loops can be run on chosen logits in milliseconds; and chosen logits alone."""
 
 from types import SimpleNamespace
 
@@ -19,3 +19,17 @@ class BigramModel:
             preferred = self.follow.get(token, self.default)
             logits[0, position, preferred] = torch.arange(len(preferred), 0, -1, dtype=torch.float32)
         return SimpleNamespace(logits=logits[:, -logits_to_keep:])
+
+
+def token_ids(tokenizer, text: str) -> list[int]:
+    return tokenizer(text, add_special_tokens=False).input_ids
+
+
+def preferring(tokenizer, preferred: list[str]):
+    """Logits ranking the tokens ``preferred`` (best first) above all others."""
+    import torch
+
+    logits = torch.zeros(len(tokenizer))
+    for score, token in enumerate(reversed(preferred), start=1):
+        logits[tokenizer.convert_tokens_to_ids(token)] = float(score)
+    return logits

@@ -3,6 +3,8 @@ the generator that uses it (on a scripted model)."""
 
 import pytest
 from tests.models.scripted_model import BigramModel
+from tests.models.scripted_model import preferring as _logits
+from tests.models.scripted_model import token_ids as _ids
 
 from models.cite_constraint import CitationConstraint, MarkerBook
 from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
@@ -10,20 +12,6 @@ from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt
 
 PASSAGES = ["Paris is the capital of France.", "Lyon is a city in France."]
-
-
-def _ids(tokenizer, text: str) -> list[int]:
-    return tokenizer(text, add_special_tokens=False).input_ids
-
-
-def _logits(tokenizer, preferred: list[str]):
-    """Logits ranking the tokens ``preferred`` (best first) above all others."""
-    import torch
-
-    logits = torch.zeros(len(tokenizer))
-    for score, token in enumerate(reversed(preferred), start=1):
-        logits[tokenizer.convert_tokens_to_ids(token)] = float(score)
-    return logits
 
 
 def _decode(tokenizer, answer: str, preferred: list[str], n_passages: int | None, max_new_tokens: int = 16) -> str:

@@ -4,6 +4,8 @@ refuse, and streaming is unchanged (on a scripted model)."""
 
 import pytest
 from tests.models.scripted_model import BigramModel
+from tests.models.scripted_model import preferring as _logits
+from tests.models.scripted_model import token_ids as _ids
 
 from models.cite_constraint import MarkerBook
 from models.copy_constraint import CopyConstraint, word_start_tokens
@@ -12,20 +14,6 @@ from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt, strip_markers
 
 PASSAGES = ["Lyon is a city in France.", "Paris is the capital of France, on the Seine."]
-
-
-def _ids(tokenizer, text: str) -> list[int]:
-    return tokenizer(text, add_special_tokens=False).input_ids
-
-
-def _logits(tokenizer, preferred: list[str]):
-    """Logits ranking the tokens ``preferred`` (best first) above all others."""
-    import torch
-
-    logits = torch.zeros(len(tokenizer))
-    for score, token in enumerate(reversed(preferred), start=1):
-        logits[tokenizer.convert_tokens_to_ids(token)] = float(score)
-    return logits
 
 
 @pytest.fixture(scope="module")
