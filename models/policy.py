@@ -29,7 +29,7 @@ _SETTINGS = {
 
 @dataclass(frozen=True)
 class AnswerPolicy:
-    gate_threshold: float = 0.35  # refuse before the model when the best window's cosine is below this
+    gate_threshold: float = 0.45  # refuse before the model when the best window's cosine is below this
     gate_window_words: int = 30  # the relevance signal: best cosine of a window of this many words
     focus_words: int | None = 80  # the model reads each passage cut to this many words around its best window
     refusal_threshold: float | None = None  # the model refuses when its refusal score is at least this

@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     )
     max_new_tokens: int = Field(64, ge=1, le=1024, description="Default cap on generated tokens per answer.")
     refusal_threshold: float = Field(
-        0.35,
+        0.45,
         description="Relevance gate: refuse without calling the model when no 30-word window of the passages "
         "has a cosine of at least this with the question.",
     )

@@ -28,7 +28,8 @@ def test_the_gate_refuses_before_the_model():
 
 def test_an_answer_cites_and_the_model_sees_the_focused_passages():
     generator = ScriptedGenerator("Paris [1] [7]")
-    result = answer(QUESTION, PASSAGES, generator=generator, embedder=HashingEmbedder(), policy=AnswerPolicy(focus_words=20))
+    policy = AnswerPolicy(gate_threshold=0.2, focus_words=20)  # the sentence shares its window with filler
+    result = answer(QUESTION, PASSAGES, generator=generator, embedder=HashingEmbedder(), policy=policy)
     assert (result.text, result.cited, result.invalid_markers, result.refused) == ("Paris [1]", [1], ["[7]"], False)
     assert len(generator.passages[0][0].split()) == 20 and result.refusal_score == -5.0
 
@@ -36,7 +37,7 @@ def test_an_answer_cites_and_the_model_sees_the_focused_passages():
 def test_the_model_refuses_at_its_threshold():
     generator = ScriptedGenerator("Paris [1]", refusal_score=-0.2)
     result = answer(QUESTION, PASSAGES, generator=generator, embedder=HashingEmbedder(),
-                    policy=AnswerPolicy(refusal_threshold=-0.5))
+                    policy=AnswerPolicy(gate_threshold=0.2, refusal_threshold=-0.5))
     assert (result.text, result.refused, result.refused_by, result.cited) == (REFUSAL, True, "model", [])
 
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 
-QUERY = {"query": "How does hybrid search fuse the two rankings?"}
+QUERY = {"query": "How does hybrid search run BM25 and a vector index?"}
 
 
 def sse_events(text: str) -> list[tuple[str, dict]]:

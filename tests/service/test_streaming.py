@@ -14,7 +14,7 @@ def test_client_leaving_mid_stream_leaves_an_incomplete_log_row(
     generator = make_generator(" ".join(f"word{i}" for i in range(200)), delay=0.05)
     app = create_app(settings, searcher=searcher, generator=generator)
     with serve(app) as base_url:
-        body = {"query": "How does hybrid search fuse the two rankings?", "stream": True, "max_new_tokens": 200}
+        body = {"query": "How does hybrid search run BM25 and a vector index?", "stream": True, "max_new_tokens": 200}
         with httpx.stream("POST", f"{base_url}/generate", json=body, headers=auth["user"], timeout=30) as response:
             assert response.status_code == 200
             first = next(response.iter_lines())
