@@ -293,7 +293,7 @@ def copy_constraint_cost(settings: Settings, tokens: int, passage_chars: int = 1
     text = " ".join(PROMPT_FILE.read_text().split())
     passages = [text[i * passage_chars : (i + 1) * passage_chars] for i in range(5)]
     prompt_ids = tokenizer(render_prompt("What does the service log?", passages, tokenizer), add_special_tokens=False).input_ids
-    book, word_starts = MarkerBook(tokenizer), word_start_tokens(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))
+    book, word_starts = MarkerBook(tokenizer), word_start_tokens(tokenizer)
     session = Decoder(model).start(prompt_ids, capacity=len(prompt_ids) + tokens)
     started = time.perf_counter()
     constraint = CopyConstraint(tokenizer, book, word_starts, passages, end_of_turn_ids(tokenizer), max_new_tokens=tokens)

@@ -123,9 +123,7 @@ def _judged(item: QAItem, outcome: QAOutcome) -> Judged:
     )
 
 
-def _oracle_outcomes(settings, record, items, embedder, generator_for, progress) -> list[QAOutcome]:
-    policy = resolve_policy(record.policy, settings)
-    generator = generator_for(record, policy.dtype)
+def _oracle_outcomes(items, generator, embedder, policy, progress) -> list[QAOutcome]:
     outcomes = []
     for item in progress(items):
         result = answer(item.question.question, item.passages, generator=generator, embedder=embedder, policy=policy)
@@ -133,7 +131,7 @@ def _oracle_outcomes(settings, record, items, embedder, generator_for, progress)
     return outcomes
 
 
-def _retrieved_outcomes(settings, record, items, embedder, generator_for, progress) -> list[QAOutcome]:
+def _retrieved_outcomes(settings, record, items, generator, embedder, policy, progress) -> list[QAOutcome]:
     from contextlib import nullcontext
 
     from answering.compose import compose_answerer
@@ -141,12 +139,11 @@ def _retrieved_outcomes(settings, record, items, embedder, generator_for, progre
     from rag.db import connection
     from retrieval.searcher import open_searcher
 
-    policy = resolve_policy(record.policy, settings)
     outcomes = []
     with connection(settings) as conn:
         answerer = compose_answerer(
             settings, lambda: nullcontext(conn), model=record, searcher=open_searcher(settings, embedder),
-            generator=generator_for(record, policy.dtype), policy=policy,
+            generator=generator, policy=policy,
         )
         with closing(answerer):
             for item in progress(items):
@@ -195,18 +192,20 @@ def evaluate_qa(
     sample = seeded_sample(questions, limit, seed)
     with connection(settings, autocommit=True) as conn:  # a first use registers the shipped adapter
         record = resolve_model(conn, settings, model)
+    policy = resolve_policy(record.policy, settings)
     embedder = embedder or load_embedder(settings)
-    generator_for = generator_for or _load_generator(settings)
-    started, collection = time.monotonic(), None
+    generator = (generator_for or _load_generator(settings))(record, policy.dtype)
     if context == "oracle":
-        items = oracle_items(sample, questions, seed=seed)
-        outcomes = _oracle_outcomes(settings, record, items, embedder, generator_for, progress)
+        collection, items = None, oracle_items(sample, questions, seed=seed)
+        started = time.monotonic()
+        outcomes = _oracle_outcomes(items, generator, embedder, policy, progress)
     else:
         from qa.corpus import ingest_paragraphs
 
         collection = ingest_paragraphs(settings, squad, questions, embedder)
         items = retrieved_items(sample, questions, collection, seed=seed, filters=filters)
-        outcomes = _retrieved_outcomes(settings, record, items, embedder, generator_for, progress)
+        started = time.monotonic()
+        outcomes = _retrieved_outcomes(settings, record, items, generator, embedder, policy, progress)
     seconds = (time.monotonic() - started) / max(1, len(items))
     if predictions_path is not None:
         write_predictions(predictions_path, items, outcomes)
@@ -221,7 +220,7 @@ def evaluate_qa(
         **figures,
         "seconds_per_question": round(seconds, 3),
         "model": {**record.summary(), "status": record.status},
-        "policy": resolve_policy(record.policy, settings).to_dict(),
+        "policy": policy.to_dict(),
         "context": context,
         "k": settings.default_k if context == "retrieved" else None,
         "collection": collection,

@@ -29,9 +29,10 @@ _WORD = re.compile(r"\S+")
 _NO_TOKEN = -1
 
 
-def word_start_tokens(vocabulary: list[str]) -> np.ndarray:
+def word_start_tokens(tokenizer: Any) -> np.ndarray:
     """For each token id, whether the token starts a new word: a byte-level BPE token opening
     with a space or newline (``Ġ``, ``Ċ``), or with a character that is not a letter or digit."""
+    vocabulary = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
     return np.array([bool(t) and (t[0] in "ĠĊ" or not t[0].isalnum()) for t in vocabulary] + [True], dtype=bool)
 
 

@@ -108,7 +108,7 @@ class HFGenerator:
         self._stop_ids = end_of_turn_ids(tokenizer)
         self._refusal_ids = tokenizer(REFUSAL, add_special_tokens=False).input_ids
         self._markers = MarkerBook(tokenizer)
-        self._word_starts = word_start_tokens(tokenizer.convert_ids_to_tokens(list(range(len(tokenizer)))))
+        self._word_starts = word_start_tokens(tokenizer)
 
     def generate(
         self, prompt: str, passages: list[str], policy: AnswerPolicy, max_new_tokens: int | None = None
@@ -146,7 +146,7 @@ class HFGenerator:
     def _answer_ids(
         self, session: Session, logits: Any, constraint: Any, budget: int, policy: AnswerPolicy
     ) -> PyGenerator[int, None, None]:
-        if policy.refusal_threshold is not None:  # the model chose to answer: free decoding may not refuse
+        if policy.decoding == "free" and policy.refusal_threshold is not None:  # the model chose to answer
             logits = logits.clone()
             logits[self._refusal_ids[0]] = float("-inf")
         answer_ids: list[int] = []
