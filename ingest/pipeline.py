@@ -22,7 +22,7 @@ from models.embedder import Embedder, embedder_model_dir, load_embedder
 from rag.console import progress
 from rag.db import connection
 from rag.errors import InputError
-from rag.faiss_index import FaissIndex
+from rag.faiss_index import sync_index
 from rag.settings import Settings
 
 FLUSH_BATCHES = 4  # embed this many embedder batches at once
@@ -179,10 +179,7 @@ def ingest_paths(
         ingestor.flush()
         if prune:
             ingestor.prune()
-        index = FaissIndex.load(settings)
-        added, removed = index.reconcile(conn)
-        if added or removed or not index.path.exists():
-            report.index_build_id = index.save(conn, report.run_id)
+        report.index_build_id = sync_index(settings, conn, report.run_id)
         report.seconds = time.perf_counter() - started
         finish_run(conn, report.run_id, report.to_json(), failed=report.failed > 0)
     return report

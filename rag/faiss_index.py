@@ -10,18 +10,27 @@ allowed vectors are searched exactly instead, so ``k`` allowed results still com
 HNSW cannot delete: ``remove`` rebuilds the graph from the vectors it keeps (a few seconds per
 10,000 vectors on 2 cores), which only happens when ingest prunes or replaces chunks.
 
-Postgres is the source of truth. ``reconcile`` brings the index in step with the chunks that
+Postgres is the source of truth. ``sync_index`` brings the file in step with the chunks that
 hold an embedding, so a crash between a database commit and ``save`` heals on the next run.
-``save`` writes atomically (temp file, fsync, rename) and records an ``index_builds`` row."""
+The file has one writer at a time: ``sync_index`` holds an advisory lock over the index (not a
+collection) from load to save, so ingests into different collections never interleave their
+writes. ``save`` writes atomically (a unique temp file in the same folder, fsync, rename) and
+records an ``index_builds`` row with the file's sha256. A file whose sha256 differs from the
+latest build row is not trusted: ``sync_index`` rebuilds it from pgvector, and
+``load_verified`` (the searcher's loader) refuses it."""
 
 import hashlib
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import faiss
 import numpy as np
 import psycopg
 
+from rag.errors import RagError
 from rag.settings import Settings
 
 DIMENSION = 384
@@ -30,6 +39,11 @@ HNSW_M = 32  # graph neighbours per vector (FAISS's usual HNSW32)
 HNSW_EF_CONSTRUCTION = 64  # as pgvector's default
 EXACT_SHARE = 0.05
 _FETCH_BATCH = 10_000
+_WRITER_LOCK = 7_201_107  # advisory lock key: one writer of the index file, shared by readers
+
+
+class IndexIntegrityError(RagError):
+    code = "index_integrity"
 
 
 def _as_ids(ids: np.ndarray) -> np.ndarray:
@@ -60,6 +74,26 @@ class FaissIndex:
         path = settings.faiss_dir / INDEX_FILE
         index = faiss.read_index(str(path)) if path.is_file() else _empty_index()
         return cls(index, path, settings.hnsw_ef_search)
+
+    @classmethod
+    def load_verified(cls, settings: Settings, conn: psycopg.Connection) -> "FaissIndex":
+        """The saved index, refused when its sha256 differs from the latest build row; an
+        empty one when no file is on disk."""
+        path = settings.faiss_dir / INDEX_FILE
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (_WRITER_LOCK,))
+            data = _read(path)
+            recorded = latest_checksum(conn)
+        if data is None:
+            return cls(_empty_index(), path, settings.hnsw_ef_search)
+        checksum = _sha256(data)
+        if checksum != recorded:
+            raise IndexIntegrityError(
+                f"the FAISS index {path} does not match its build record (sha256 {checksum[:12]},"
+                f" recorded {(recorded or 'none')[:12]}); run 'rag ingest' (any collection, even"
+                " unchanged files) to rebuild it from Postgres, or set RAG_VECTOR_BACKEND=pgvector."
+            )
+        return cls(faiss.deserialize_index(data), path, settings.hnsw_ef_search)
 
     @property
     def ntotal(self) -> int:
@@ -125,13 +159,17 @@ class FaissIndex:
     def save(self, conn: psycopg.Connection, ingest_run_id: int | None) -> int:
         """Write the index atomically and record it in ``index_builds``; return the build id."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        faiss.write_index(self._index, str(tmp))
-        with tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
-        with self.path.open("rb") as handle:
-            checksum = hashlib.file_digest(handle, "sha256").hexdigest()
+        data = faiss.serialize_index(self._index).tobytes()
+        checksum = _sha256(data)
+        with tempfile.NamedTemporaryFile(dir=self.path.parent, prefix=f"{INDEX_FILE}.", suffix=".tmp", delete=False) as tmp:
+            try:
+                tmp.write(data)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            except BaseException:
+                os.unlink(tmp.name)
+                raise
+        os.replace(tmp.name, self.path)
         with conn.transaction():
             row = conn.execute(
                 "INSERT INTO index_builds (kind, index_id, vector_count, checksum, path, ingest_run_id)"
@@ -156,6 +194,48 @@ class FaissIndex:
             ).fetchall()
             self.add(np.array([r[0] for r in rows]), np.stack([r[1].to_numpy() for r in rows]))
         return len(missing), len(extra)
+
+
+@contextmanager
+def _index_writer(conn: psycopg.Connection) -> Iterator[None]:
+    """Hold the index writer lock (waiting for another writer) on an autocommit session."""
+    conn.execute("SELECT pg_advisory_lock(%s)", (_WRITER_LOCK,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (_WRITER_LOCK,))
+
+
+def sync_index(settings: Settings, conn: psycopg.Connection, ingest_run_id: int | None) -> int | None:
+    """Under the writer lock: load the file, rebuild it from pgvector when its sha256 differs
+    from the latest build row, reconcile it with Postgres and save it when anything changed.
+    Return the new build id, or None when the file was already right. ``conn`` is autocommit."""
+    path = settings.faiss_dir / INDEX_FILE
+    with _index_writer(conn):
+        data = _read(path)
+        trusted = data is not None and _sha256(data) == latest_checksum(conn)
+        index = FaissIndex(faiss.deserialize_index(data) if trusted else _empty_index(), path, settings.hnsw_ef_search)
+        added, removed = index.reconcile(conn)
+        if trusted and not (added or removed):
+            return None
+        return index.save(conn, ingest_run_id)
+
+
+def latest_checksum(conn: psycopg.Connection) -> str | None:
+    row = conn.execute("SELECT checksum FROM index_builds WHERE kind = 'faiss' ORDER BY id DESC LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _read(path: Path) -> np.ndarray | None:
+    """The file's bytes as the uint8 array FAISS deserialises, or None when absent."""
+    try:
+        return np.frombuffer(path.read_bytes(), dtype=np.uint8)
+    except FileNotFoundError:
+        return None
+
+
+def _sha256(data: bytes | np.ndarray) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _rows(scores: np.ndarray, ids: np.ndarray) -> list[list[tuple[int, float]]]:

@@ -205,7 +205,9 @@ class Searcher:
         # Requests run in parallel threads; OpenMP threads inside each single-query search
         # only oversubscribe the cores (measured: 4x slower per query on 2 cores).
         faiss.omp_set_num_threads(1)
-        return FaissRetriever(FaissIndex.load(self.settings), embedder, partial(self._allowed.ids, stamp=stamp))
+        with self._pool.connection() as conn:
+            index = FaissIndex.load_verified(self.settings, conn)
+        return FaissRetriever(index, embedder, partial(self._allowed.ids, stamp=stamp))
 
     @property
     def embedder(self) -> Embedder:
