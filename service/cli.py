@@ -1,5 +1,6 @@
 """Service commands: ``rag serve``, ``rag keys create|list|revoke``, ``rag logs export``."""
 
+import signal
 from pathlib import Path
 
 import typer
@@ -33,12 +34,19 @@ def serve(
     from service.app import create_app
 
     settings = load_settings()
+    # uvicorn re-raises SIGTERM after its graceful shutdown; as SystemExit the exit cleanup
+    # (the embedded server stops with its last user) still runs.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(
         create_app(settings),
         host=host or settings.service_host,
         port=port or settings.service_port,
         log_level="info",
     )
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @keys_app.command("create")
