@@ -57,6 +57,26 @@ def ingest(
         raise typer.Exit(1)
 
 
+def delete(
+    collection: str = typer.Option(..., "--collection", "-c", help="Collection to delete from."),
+    source: list[str] = typer.Option(
+        [], "--source", "-s", help="A uri prefix (file:///data/old/) or a file or folder path; repeatable. None: every source."
+    ),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Delete sources with their chunks and vectors (Postgres, FAISS, BM25); logs stay readable.
+
+    Example: rag delete --collection demo --source /data/demo/old/
+    """
+    from ingest.delete import delete_from_collection
+
+    report = delete_from_collection(load_settings(), collection, source)
+    if json_output:
+        print_json(report.to_json())
+    else:
+        typer.echo(f"deleted {report.sources} sources, {report.chunks} chunks from '{report.collection}'")
+
+
 def status(json_output: bool = JSON_OPTION) -> None:
     """Show collections (sources, chunks, duplicates), the FAISS index build, the schema version
     and the data directory.
@@ -86,3 +106,4 @@ def register(app: typer.Typer) -> None:
     """Mount the ingest commands on the root app."""
     app.command("ingest")(ingest)
     app.command("status")(status)
+    app.command("delete")(delete)

@@ -1,0 +1,69 @@
+"""``rag delete`` against a real Postgres: sources, chunks and vectors go from both stores,
+a duplicate inherits a deleted original's place, status counts follow."""
+
+import json
+
+import numpy as np
+from typer.testing import CliRunner
+
+from ingest.delete import delete_from_collection
+from ingest.pipeline import ingest_paths
+from ingest.status import ingest_status
+from rag.cli import app
+from rag.faiss_index import FaissIndex
+from tests.ingest.conftest import write
+
+TEXT = "Reciprocal rank fusion merges a keyword list and a vector list into one ranking of documents."
+
+
+def _ingest(settings, embedder, folder, collection):
+    return ingest_paths(settings, [folder], collection=collection, embedder=embedder, show_progress=False)
+
+
+def _assert_stores_agree(settings, conn):
+    rows = conn.cursor(binary=True).execute(
+        "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id").fetchall()
+    index = FaissIndex.load_verified(settings, conn)
+    order = np.argsort(index.ids())
+    assert index.ids()[order].tolist() == [r[0] for r in rows]
+    np.testing.assert_array_equal(index.vectors()[order], np.stack([r[1].to_numpy() for r in rows]))
+
+
+def test_delete_by_prefix_promotes_the_copy_and_keeps_stores_in_step(small_settings, conn, fake_embedder, tmp_path):
+    folder = tmp_path / "docs"
+    write(folder / "old" / "a.txt", TEXT)
+    write(folder / "keep" / "copy.txt", TEXT)
+    write(folder / "keep" / "b.txt", "Dataset versioning records the exact bytes of every training file.")
+    write(tmp_path / "other" / "c.txt", TEXT + " Another collection keeps its own copy.")
+    _ingest(small_settings, fake_embedder, folder / "old", "docs")  # first: the original
+    _ingest(small_settings, fake_embedder, folder / "keep", "docs")
+    _ingest(small_settings, fake_embedder, tmp_path / "other", "other")
+    old_prefix = str((folder / "old").resolve())
+    copy_uri = conn.execute("SELECT uri FROM sources WHERE uri LIKE '%%copy.txt'").fetchone()[0]
+    assert conn.execute("SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
+                        " WHERE s.uri = %s AND c.embedding IS NULL", (copy_uri,)).fetchone()[0] > 0
+
+    report = delete_from_collection(small_settings, "docs", [old_prefix], fake_embedder)
+
+    assert (report.sources, report.index_build_id is not None) == (1, True)
+    assert conn.execute("SELECT count(*) FROM sources WHERE uri LIKE %s", (old_prefix + "%",)).fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
+                        " WHERE s.uri = %s AND c.embedding IS NULL", (copy_uri,)).fetchone()[0] == 0
+    _assert_stores_agree(small_settings, conn)
+    counts = {c["name"]: c for c in ingest_status(conn, small_settings)["collections"]}
+    assert counts["docs"]["sources"] == 2 and counts["other"]["sources"] == 1
+    assert counts["docs"]["chunks"] == conn.execute(
+        "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id JOIN collections k ON k.id = s.collection_id"
+        " WHERE k.name = 'docs'").fetchone()[0]
+
+
+def test_cli_deletes_a_whole_collection_as_json(small_settings, conn, fake_embedder, tmp_path, monkeypatch):
+    write(tmp_path / "docs" / "a.txt", TEXT)
+    _ingest(small_settings, fake_embedder, tmp_path / "docs", "docs")
+    monkeypatch.setenv("RAG_DATABASE_URL", small_settings.database_url)
+    monkeypatch.setenv("RAG_DATA_DIR", str(small_settings.data_dir))
+    result = CliRunner().invoke(app, ["delete", "--collection", "docs", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["sources"] == 1
+    assert conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == 0
+    assert FaissIndex.load_verified(small_settings, conn).ntotal == 0
