@@ -17,17 +17,38 @@ class ReadError(Exception):
     """A source that cannot be turned into text; the message is the reason shown to the user."""
 
 
-def decode_bytes(data: bytes) -> str:
-    """UTF-8 first, then the encoding charset-normalizer detects; binary data is refused."""
+# Byte order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
+_BOMS = [
+    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+]
+_EXPECTED_SINGLE_BYTE = ["cp1252", "latin_1"]  # what a user's non-UTF-8 text most likely is
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """The text and the encoding used: a BOM's, else UTF-8, else cp1252/Latin-1 when they
+    read the bytes cleanly, else charset-normalizer's guess. Binary data is refused."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _refuse_binary(data[len(bom):].decode(encoding)), encoding
+            except UnicodeDecodeError:
+                raise ReadError(f"bytes invalid for {encoding} despite its byte order mark") from None
     if b"\x00" in data:
         raise ReadError("binary content (NUL bytes); expected a text file")
     try:
-        text = data.decode("utf-8-sig")
+        return _refuse_binary(data.decode("utf-8")), "utf-8"
     except UnicodeDecodeError:
-        match = from_bytes(data).best()
-        if match is None:
-            raise ReadError("undecodable bytes: not UTF-8 and no other encoding detected") from None
-        text = str(match)
+        pass
+    # A detector's guess among single-byte code pages is weak evidence (Latin-1 French is
+    # guessed cp1250); only a decoding that cp1252/Latin-1 cannot read cleanly overrides them.
+    match = from_bytes(data, cp_isolation=_EXPECTED_SINGLE_BYTE).best() or from_bytes(data).best()
+    if match is None:
+        raise ReadError("undecodable bytes: not UTF-8 and no other encoding detected")
+    return _refuse_binary(str(match)), match.encoding
+
+
+def _refuse_binary(text: str) -> str:
     controls = len(_CONTROL.findall(text))
     if text and controls / len(text) > _MAX_CONTROL_RATIO:
         raise ReadError(f"binary content ({controls} control characters); expected a text file")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ingest.cleaning import ReadError
-from ingest.readers import JSONL_MIME, JSONL_SUFFIXES, READERS
+from ingest.readers import JSONL_MIME, JSONL_SUFFIXES, READERS, Reader, ReadText, read
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,7 @@ class SourceInput:
     sha256: str
     size_bytes: int
     mime_type: str
-    load: Callable[[], str]
+    load: Callable[[], ReadText]
     metadata: dict[str, object] = field(default_factory=dict)
 
 
@@ -65,7 +65,7 @@ def discover(path: Path) -> Iterator[Discovered]:
             yield SkippedInput(path_uri(file))
 
 
-def _file_source(file: Path, mime_type: str, reader: Callable[[bytes], str]) -> Discovered:
+def _file_source(file: Path, mime_type: str, reader: Reader) -> Discovered:
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -75,7 +75,7 @@ def _file_source(file: Path, mime_type: str, reader: Callable[[bytes], str]) -> 
         sha256=hashlib.sha256(data).hexdigest(),
         size_bytes=len(data),
         mime_type=mime_type,
-        load=lambda: reader(data),
+        load=lambda: read(reader, data),
     )
 
 
@@ -108,6 +108,6 @@ def _jsonl_rows(file: Path) -> Iterator[Discovered]:
                 sha256=hashlib.sha256(line.rstrip(b"\r\n")).hexdigest(),
                 size_bytes=len(line),
                 mime_type=JSONL_MIME,
-                load=lambda text=text: text,
+                load=lambda text=text: ReadText(text),
                 metadata=metadata if isinstance(metadata, dict) else {},
             )

@@ -33,6 +33,7 @@ class _Prepared:
     source: SourceInput
     replaces: int | None
     chunks: list[Chunk]
+    metadata: dict[str, object]  # what reading found (the encoding)
 
 
 class _Ingestor:
@@ -74,7 +75,8 @@ class _Ingestor:
             self.report.unchanged += 1
             return
         try:
-            text = clean_text(source.load())
+            loaded = source.load()
+            text = clean_text(loaded.text)
         except ReadError as exc:
             self.report.fail(source.uri, str(exc))
             return
@@ -84,7 +86,7 @@ class _Ingestor:
         if not chunks:
             self.report.fail(source.uri, "no text left after cleaning")
             return
-        self.pending.append(_Prepared(source, previous[0] if previous else None, chunks))
+        self.pending.append(_Prepared(source, previous[0] if previous else None, chunks, loaded.metadata))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.flush_size:
             self.flush()
@@ -116,7 +118,7 @@ class _Ingestor:
         source = prepared.source
         row = SourceRow(
             self.collection, source.uri, source.sha256, source.size_bytes, source.mime_type,
-            {**self.metadata, **source.metadata}, self.synthetic, self.report.run_id,
+            {**self.metadata, **source.metadata, **prepared.metadata}, self.synthetic, self.report.run_id,
         )
         try:
             with self.conn.transaction():

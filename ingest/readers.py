@@ -1,36 +1,59 @@
 """One reader per file format: bytes in, raw text out (``clean_text`` runs afterwards).
-A reader raises ``ReadError`` with a reason the user can act on."""
+A reader raises ``ReadError`` with a reason the user can act on; ``read`` turns any other
+exception a reader's library raises into one, so a broken file fails alone, by name."""
 
 import io
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from ingest.cleaning import ReadError, decode_bytes
 
-Reader = Callable[[bytes], str]
+
+@dataclass(frozen=True)
+class ReadText:
+    """A reader's raw text and what to record in the source's metadata (the encoding)."""
+
+    text: str
+    metadata: dict[str, object] = field(default_factory=dict)
 
 
-def read_plain(data: bytes) -> str:
-    return decode_bytes(data)
+Reader = Callable[[bytes], ReadText]
 
 
-def read_html(data: bytes) -> str:
+def read(reader: Reader, data: bytes) -> ReadText:
+    """``reader(data)``; any exception becomes a ``ReadError`` naming its type."""
+    try:
+        return reader(data)
+    except ReadError:
+        raise
+    except Exception as exc:  # the boundary: a library's bug or limit must not end the run
+        raise ReadError(f"the reader failed ({type(exc).__name__}: {exc})") from exc
+
+
+def read_plain(data: bytes) -> ReadText:
+    text, encoding = decode_bytes(data)
+    return ReadText(text, {"encoding": encoding})
+
+
+def read_html(data: bytes) -> ReadText:
     import trafilatura
 
-    text = trafilatura.extract(decode_bytes(data), include_comments=False, include_tables=True, favor_recall=True)
+    html, encoding = decode_bytes(data)
+    text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
     if not text:
         raise ReadError("no main text found in the HTML")
-    return text
+    return ReadText(text, {"encoding": encoding})
 
 
-def read_pdf(data: bytes) -> str:
+def read_pdf(data: bytes) -> ReadText:
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        return ReadText("\n\n".join(page.extract_text() or "" for page in reader.pages))
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise ReadError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
 

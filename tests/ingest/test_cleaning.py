@@ -4,13 +4,30 @@ from ingest.cleaning import ReadError, clean_text, decode_bytes
 
 
 def test_utf8_and_bom_decode():
-    assert decode_bytes("naïve café".encode()) == "naïve café"
-    assert decode_bytes(b"\xef\xbb\xbfhello") == "hello"
+    assert decode_bytes("naïve café".encode()) == ("naïve café", "utf-8")
+    assert decode_bytes(b"\xef\xbb\xbfhello") == ("hello", "utf-8")
 
 
-def test_other_encodings_are_detected():
-    text = "Les données privées sont protégées et chiffrées dans la base. " * 5
-    assert decode_bytes(text.encode("cp1252")) == text
+@pytest.mark.parametrize("codec, encoding", [
+    ("utf-16", "utf-16-le"), ("utf-16-be", "utf-16-be"), ("utf-32", "utf-32-le"),
+])
+def test_byte_order_marks_are_honoured_before_the_binary_check(codec, encoding):
+    data = "très bien".encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data
+    assert decode_bytes(data) == ("très bien", encoding)
+
+
+def test_latin1_french_is_not_garbled():
+    text = "Il est très content, à la maison. Où est le café?"
+    assert decode_bytes(text.encode("latin-1")) == (text, "cp1252")
+
+
+def test_cp1252_punctuation_and_strong_guesses():
+    text = "Smart “quotes” — a dash and €5. " * 3
+    assert decode_bytes(text.encode("cp1252")) == (text, "cp1252")
+    russian = "Привет, как дела? Это тест русского текста."
+    assert decode_bytes(russian.encode("cp1251")) == (russian, "cp1251")
 
 
 def test_binary_is_refused_by_name():

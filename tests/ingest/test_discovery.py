@@ -12,7 +12,7 @@ def test_folder_is_walked_in_order_with_unknown_and_hidden_files(tmp_path):
     (tmp_path / ".hidden" / "x.txt").write_text("x")
     found = list(discover(tmp_path))
     assert [type(f) for f in found] == [SourceInput, SkippedInput, SourceInput]
-    assert found[0].uri == path_uri(tmp_path / "b.txt") and found[0].load() == "b"
+    assert found[0].uri == path_uri(tmp_path / "b.txt") and found[0].load().text == "b"
     assert found[2].mime_type == "text/markdown"
 
 
@@ -24,8 +24,8 @@ def test_jsonl_rows_are_sources_with_title_uri_and_metadata(tmp_path):
         + "{not json\n"
     )
     rows = list(discover(corpus))
-    assert rows[0].uri == path_uri(corpus) + "#d1" and rows[0].load() == "Title\n\nBody."
-    assert rows[1].uri.endswith("#7") and rows[1].metadata == {"lang": "en"} and rows[1].load() == "Plain."
+    assert rows[0].uri == path_uri(corpus) + "#d1" and rows[0].load().text == "Title\n\nBody."
+    assert rows[1].uri.endswith("#7") and rows[1].metadata == {"lang": "en"} and rows[1].load().text == "Plain."
     assert isinstance(rows[2], FailedInput) and rows[2].uri.endswith("#line-4")
     assert rows[0].sha256 != rows[1].sha256
 
