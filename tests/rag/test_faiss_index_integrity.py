@@ -26,8 +26,9 @@ def _corpus(folder, topic: str, files: int = 30):
     return folder
 
 
-def _ingest(settings, folder, collection: str):
-    return ingest_paths(settings, [folder], collection=collection, embedder=HashingEmbedder(), show_progress=False)
+def _ingest(settings, folder, collection: str, embedder=None):
+    return ingest_paths(settings, [folder], collection=collection, embedder=embedder or HashingEmbedder(),
+                        show_progress=False)
 
 
 def _assert_file_is_pgvector(settings, conn):
@@ -45,11 +46,12 @@ def _assert_file_is_pgvector(settings, conn):
 
 def test_concurrent_ingests_into_two_collections_leave_one_consistent_index(small_settings, conn, tmp_path):
     folders = {name: _corpus(tmp_path / name, name) for name in ("alpha", "beta")}
+    embedders = {name: HashingEmbedder() for name in folders}  # transformers' lazy import is not thread-safe
     errors: list[BaseException] = []
 
     def ingest(name):
         try:
-            _ingest(small_settings, folders[name], name)
+            _ingest(small_settings, folders[name], name, embedders[name])
         except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
             errors.append(exc)
 
