@@ -1,9 +1,17 @@
 """Find the sources under the given paths, streaming: a file is one source, a JSONL file is
 a corpus with one source per line. Each source carries its uri, its content hash and a
-``load`` that returns its raw text, so an unchanged source is skipped without parsing."""
+``load`` that returns its raw text, so an unchanged source is skipped without parsing.
+
+Symbolic links: a source is known by the path given (a link's own path, never its target's),
+so its uri is stable and ``--prune`` sees it. A link to a file is followed once; a file whose
+target was already read in this run (the real file, or an earlier link to it) is a counted
+duplicate, not a failure; real files are read before links, so the real file is the source.
+A dangling link, or a link to a folder, is counted as skipped (folders are walked without
+following links, so a link cannot make a loop)."""
 
 import hashlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,11 +41,19 @@ class SkippedInput:
     uri: str
 
 
-Discovered = SourceInput | FailedInput | SkippedInput
+@dataclass(frozen=True)
+class DuplicateInput:
+    """A path whose target was already read in this run (through another path or link)."""
+
+    uri: str
+
+
+Discovered = SourceInput | FailedInput | SkippedInput | DuplicateInput
 
 
 def path_uri(path: Path) -> str:
-    return path.resolve().as_uri()
+    """The uri of the path as given: absolute, normalised, links not resolved."""
+    return Path(os.path.abspath(path)).as_uri()
 
 
 def _escape_like(text: str) -> str:
@@ -50,12 +66,22 @@ def uri_patterns(path: Path) -> list[str]:
     return [uri + "/%"] if path.is_dir() else [uri, uri + "#%"]
 
 
-def discover(path: Path) -> Iterator[Discovered]:
-    """Sources under ``path`` (a file or a folder, recursive, hidden names skipped), in order."""
-    files = [path] if path.is_file() else sorted(
-        p for p in path.rglob("*") if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
-    for file in files:
+def discover(path: Path, targets: set[Path]) -> Iterator[Discovered]:
+    """Sources under ``path`` (a file or a folder, recursive, hidden names skipped): real files
+    in order, then links. ``targets`` holds the files read so far in this run."""
+    entries = [path] if not path.is_dir() else [
+        p for p in path.rglob("*")
+        if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(path).parts)
+    ]
+    for file in sorted(entries, key=lambda p: (p.is_symlink(), p)):
+        if not file.is_file():
+            yield SkippedInput(path_uri(file))  # a dangling link or a link to a folder
+            continue
+        target = file.resolve()
+        if target in targets:
+            yield DuplicateInput(path_uri(file))
+            continue
+        targets.add(target)
         suffix = file.suffix.lower()
         if suffix in JSONL_SUFFIXES:
             yield from _jsonl_rows(file)

@@ -14,7 +14,7 @@ import psycopg
 from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import ReadError, clean_text
 from ingest.dedup import Fingerprinter, find_duplicates, word_shingles
-from ingest.discovery import Discovered, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
+from ingest.discovery import Discovered, DuplicateInput, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
 from ingest.report import IngestReport
 from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
 from ingest.store import ChunkRow, SourceRow, allocate_chunk_ids, delete_sources, known_originals, write_source
@@ -60,6 +60,8 @@ class _Ingestor:
     def take(self, item: Discovered) -> None:
         if isinstance(item, SkippedInput):
             self.report.skipped += 1
+        elif isinstance(item, DuplicateInput):
+            self.report.duplicates += 1
         elif isinstance(item, FailedInput):
             self.seen.add(item.uri)
             self.report.fail(item.uri, item.error)
@@ -172,7 +174,8 @@ def ingest_paths(
         report.run_id = start_run(conn, collection_key, parameters)
         known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
         ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
-        items = (item for path in paths for item in discover(path))
+        targets: set[Path] = set()
+        items = (item for path in paths for item in discover(path, targets))
         bar = progress(items, desc="ingest", unit="source") if show_progress else items
         for item in bar:
             ingestor.take(item)

@@ -11,6 +11,7 @@ class IngestReport:
     failed: int = 0
     pruned: int = 0
     skipped: int = 0
+    duplicates: int = 0  # paths whose file was already read in this run (links)
     added: int = 0
     removed: int = 0
     exact_duplicates: int = 0
@@ -37,6 +38,7 @@ class IngestReport:
                 "failed": self.failed,
                 "pruned": self.pruned,
                 "skipped": self.skipped,
+                "duplicates": self.duplicates,
             },
             "chunks": {
                 "added": self.added,
