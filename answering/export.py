@@ -13,7 +13,8 @@ from rag.errors import NotFoundError
 
 _PASSAGES = (
     "SELECT coalesce(jsonb_agg(jsonb_build_object('rank', p.rank, 'chunk_id', p.chunk_id, 'score', p.score,"
-    " 'bm25_score', p.bm25_score, 'dense_score', p.dense_score) ORDER BY p.rank), '[]')"
+    " 'bm25_score', p.bm25_score, 'dense_score', p.dense_score,"
+    " 'chunk_deleted', NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = p.chunk_id)) ORDER BY p.rank), '[]')"
     " FROM generation_passages p WHERE p.log_id = g.id"
 )
 _FEEDBACK = (

@@ -34,6 +34,7 @@ def test_log_record_has_passages_by_rank_and_feedback(conn):
     record = log_record(conn, log_id)
     assert record["query"] == "q" and record["answer"] == "ANSWER [1]"
     assert [(p["rank"], p["chunk_id"]) for p in record["passages"]] == [(1, 42), (2, 7)]
+    assert all(p["chunk_deleted"] for p in record["passages"])  # no chunk 42 or 7 in this database
     assert [f["score"] for f in record["feedback"]] == [5]
     with pytest.raises(NotFoundError, match=f"no generation log {log_id + 1}"):
         log_record(conn, log_id + 1)
