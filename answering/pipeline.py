@@ -159,7 +159,7 @@ class Answerer:
         self, turn: _Turn, answer: Answer, *, generate_ms: float, status: str, error: str | None = None
     ) -> AnswerResult:
         citations = [
-            {"n": n, "chunk_id": hit.chunk_id, "source": hit.source, "span": list(hit.span)}
+            {"n": n, "chunk_id": hit.chunk_id, "source": hit.source, "span": list(hit.span), "pages": hit.pages}
             for n in answer.cited
             for hit in [turn.hits[n - 1]]
         ]

@@ -6,6 +6,7 @@ The next chunk repeats the previous chunk's last sentences that fit in ``overlap
 Every chunk keeps its character span, so ``text[start:end] == chunk.text``."""
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ class Chunk:
     end: int
     text: str
     token_count: int
+    pages: tuple[int, ...] = ()  # page numbers the span touches; empty without pages
 
 
 def token_offsets(tokenizer: Any, text: str) -> list[tuple[int, int]]:
@@ -62,8 +64,17 @@ def pack_units(units: list[tuple[int, int]], max_tokens: int, overlap: int) -> l
     return ranges
 
 
-def chunk_text(text: str, tokenizer: Any, max_tokens: int, overlap: int) -> list[Chunk]:
-    """Chunks of ``text`` (already cleaned) with their character spans."""
+def span_pages(start: int, end: int, page_starts: list[tuple[int, int]]) -> tuple[int, ...]:
+    """Numbers of the pages (``(start offset, number)``, in order) that ``[start, end)`` touches."""
+    offsets = [offset for offset, _ in page_starts]
+    first, last = max(bisect_right(offsets, start) - 1, 0), bisect_right(offsets, max(end - 1, start))
+    return tuple(number for _, number in page_starts[first:last])
+
+
+def chunk_text(
+    text: str, tokenizer: Any, max_tokens: int, overlap: int, page_starts: list[tuple[int, int]] = ()
+) -> list[Chunk]:
+    """Chunks of ``text`` (already cleaned) with their character spans and pages."""
     offsets = token_offsets(tokenizer, text)
     if not offsets:
         return []
@@ -71,5 +82,5 @@ def chunk_text(text: str, tokenizer: Any, max_tokens: int, overlap: int) -> list
     chunks = []
     for first, last in ranges:
         start, end = offsets[first][0], offsets[last - 1][1]
-        chunks.append(Chunk(start, end, text[start:end], last - first))
+        chunks.append(Chunk(start, end, text[start:end], last - first, span_pages(start, end, list(page_starts))))
     return chunks

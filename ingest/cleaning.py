@@ -55,6 +55,20 @@ def _refuse_binary(text: str) -> str:
     return text
 
 
+def clean_pages(pages: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """Each page cleaned on its own and joined by a blank line, with (start offset, page
+    number from 1) of every page that kept text, so offsets into the result are exact."""
+    parts, starts, offset = [], [], 0
+    for number, page in enumerate(pages, start=1):
+        cleaned = clean_text(page)
+        if cleaned:
+            offset += 2 if parts else 0
+            starts.append((offset, number))
+            parts.append(cleaned)
+            offset += len(cleaned)
+    return "\n\n".join(parts), starts
+
+
 def clean_text(text: str) -> str:
     """NFC, unix newlines, no control characters, single spaces, at most one blank line."""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")

@@ -134,6 +134,6 @@ def _jsonl_rows(file: Path) -> Iterator[Discovered]:
                 sha256=hashlib.sha256(line.rstrip(b"\r\n")).hexdigest(),
                 size_bytes=len(line),
                 mime_type=JSONL_MIME,
-                load=lambda text=text: ReadText(text),
+                load=lambda text=text: ReadText([text]),
                 metadata=metadata if isinstance(metadata, dict) else {},
             )

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from ingest.chunking import Chunk, chunk_text
-from ingest.cleaning import ReadError, clean_text
+from ingest.cleaning import ReadError, clean_pages, clean_text
 from ingest.dedup import Fingerprinter, find_duplicates, word_shingles
 from ingest.discovery import Discovered, DuplicateInput, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
 from ingest.report import IngestReport
@@ -78,13 +78,13 @@ class _Ingestor:
             return
         try:
             loaded = source.load()
-            text = clean_text(loaded.text)
+            text, page_starts = clean_pages(loaded.pages) if loaded.paged else (clean_text(loaded.text), [])
         except ReadError as exc:
             self.report.fail(source.uri, str(exc))
             return
         max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
         overlap = min(self.settings.chunk_overlap, max_tokens // 2)
-        chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap) if text else []
+        chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap, page_starts) if text else []
         if not chunks:
             self.report.fail(source.uri, "no text left after cleaning")
             return

@@ -12,10 +12,16 @@ from ingest.cleaning import ReadError, decode_bytes
 
 @dataclass(frozen=True)
 class ReadText:
-    """A reader's raw text and what to record in the source's metadata (the encoding)."""
+    """A reader's raw text, one item per page (one item in all for a format without pages),
+    and what to record in the source's metadata (the encoding)."""
 
-    text: str
+    pages: list[str]
     metadata: dict[str, object] = field(default_factory=dict)
+    paged: bool = False
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.pages)
 
 
 Reader = Callable[[bytes], ReadText]
@@ -33,7 +39,7 @@ def read(reader: Reader, data: bytes) -> ReadText:
 
 def read_plain(data: bytes) -> ReadText:
     text, encoding = decode_bytes(data)
-    return ReadText(text, {"encoding": encoding})
+    return ReadText([text], {"encoding": encoding})
 
 
 def read_html(data: bytes) -> ReadText:
@@ -43,7 +49,7 @@ def read_html(data: bytes) -> ReadText:
     text = trafilatura.extract(html, include_comments=False, include_tables=True, favor_recall=True)
     if not text:
         raise ReadError("no main text found in the HTML")
-    return ReadText(text, {"encoding": encoding})
+    return ReadText([text], {"encoding": encoding})
 
 
 def read_pdf(data: bytes) -> ReadText:
@@ -53,7 +59,7 @@ def read_pdf(data: bytes) -> ReadText:
     logging.getLogger("pypdf").setLevel(logging.ERROR)
     try:
         reader = PdfReader(io.BytesIO(data))
-        return ReadText("\n\n".join(page.extract_text() or "" for page in reader.pages))
+        return ReadText([page.extract_text() or "" for page in reader.pages], paged=True)
     except (PyPdfError, ValueError, KeyError, TypeError) as exc:
         raise ReadError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
 

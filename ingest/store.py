@@ -90,15 +90,15 @@ def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[C
     ).fetchone()[0]
     with conn.cursor() as cur:
         with cur.copy(
-            "COPY chunks (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding)"
+            "COPY chunks (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding, pages)"
             " FROM STDIN WITH (FORMAT BINARY)"
         ) as copy:
-            copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector"])
+            copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector", "int4[]"])
             for ordinal, row in enumerate(chunks):
                 c = row.chunk
                 copy.write_row(
                     [row.id, source_id, ordinal, c.start, c.end, c.text, c.token_count,
-                     row.fingerprint.content_hash, row.vector]
+                     row.fingerprint.content_hash, row.vector, list(c.pages) or None]
                 )
         with cur.copy("COPY chunk_bands (chunk_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "int2", "int8"])

@@ -46,6 +46,7 @@ class SearchHit:
     metadata: dict
     score: float
     scores: dict = field(default_factory=dict)
+    pages: list[int] = field(default_factory=list)  # PDF pages the chunk spans, the first to show first
 
     def to_json(self) -> dict[str, Any]:
         document = asdict(self)
@@ -144,7 +145,7 @@ class Searcher:
             return []
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT c.id, s.uri, col.name, c.text, c.char_start, c.char_end, s.metadata,"
+                "SELECT c.id, s.uri, col.name, c.text, c.char_start, c.char_end, s.metadata, c.pages,"
                 f" 1 - (c.embedding <=> %s::vector) FROM {CHUNK_JOIN} WHERE c.id = ANY(%s)",
                 (vector, [cid for cid, _ in ranked]),
             ).fetchall()
@@ -154,9 +155,9 @@ class Searcher:
             row = by_id.get(chunk_id)
             if row is None:  # replaced by an ingest since the index was loaded
                 continue
-            _, uri, collection, text, start, end, metadata, cosine = row
+            _, uri, collection, text, start, end, metadata, pages, cosine = row
             scores = {"bm25": bm25_scores.get(chunk_id), "dense": None if cosine is None else float(cosine)}
-            hits.append(SearchHit(chunk_id, uri, collection, text, (start, end), metadata, float(score), scores))
+            hits.append(SearchHit(chunk_id, uri, collection, text, (start, end), metadata, float(score), scores, pages or []))
         return hits
 
     def _current_sides(self) -> _Sides:

@@ -24,7 +24,7 @@ def test_answer_and_its_log_row_match(make_answerer, conn, model):
     result = answerer.answer(AnswerRequest("What is the capital of France?", k=2, key_id=key_id))
 
     assert result.answer == "Paris [1]" and not result.refused
-    assert result.citations == [{"n": 1, "chunk_id": 11, "source": "file:///docs/11.txt", "span": [0, 31]}]
+    assert result.citations == [{"n": 1, "chunk_id": 11, "source": "file:///docs/11.txt", "span": [0, 31], "pages": []}]
     assert [(p["n"], p["chunk_id"]) for p in result.passages] == [(1, 11), (2, 12)]
     assert result.model == {"id": model.id, "name": "base", "kind": "base", "sha256": "f00d"}
     assert result.tokens == {"prompt": len(generator.prompts[0].split()), "completion": 2}

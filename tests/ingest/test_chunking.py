@@ -1,4 +1,4 @@
-from ingest.chunking import chunk_text, pack_units
+from ingest.chunking import chunk_text, pack_units, span_pages
 
 TEXT = (
     "Transformers use self-attention. Each token attends to every other token in the sequence! "
@@ -40,3 +40,11 @@ def test_pack_units_overlaps_whole_units():
     units = [(0, 10), (10, 20), (20, 30), (30, 40)]
     assert pack_units(units, 20, 10) == [(0, 20), (10, 30), (20, 40)]
     assert pack_units(units, 20, 0) == [(0, 20), (20, 40)]
+
+
+def test_span_pages_names_every_page_a_span_touches():
+    starts = [(0, 1), (10, 2), (25, 4)]
+    assert span_pages(0, 5, starts) == (1,)
+    assert span_pages(8, 12, starts) == (1, 2)
+    assert span_pages(10, 30, starts) == (2, 4)
+    assert span_pages(3, 7, []) == ()

@@ -1,6 +1,6 @@
 import pytest
 
-from ingest.cleaning import ReadError, clean_text, decode_bytes
+from ingest.cleaning import ReadError, clean_pages, clean_text, decode_bytes
 
 
 def test_utf8_and_bom_decode():
@@ -40,3 +40,10 @@ def test_binary_is_refused_by_name():
 def test_clean_text_normalises_whitespace_and_controls():
     raw = "  Title\r\n\r\n\r\n\r\nfirst\t\tline  \x07with bell\u200b \nsecond\x0c line  "
     assert clean_text(raw) == "Title\n\nfirst line with bell\nsecond line"
+
+
+def test_pages_are_cleaned_apart_and_their_offsets_are_exact():
+    text, starts = clean_pages(["  First\t page. ", "", "Second\n\n\n\npage."])
+    assert text == "First page.\n\nSecond\n\npage."
+    assert starts == [(0, 1), (13, 3)]
+    assert text[starts[1][0]:].startswith("Second")

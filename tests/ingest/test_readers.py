@@ -61,7 +61,7 @@ def test_any_reader_exception_becomes_a_read_error_naming_its_type():
 
 def test_text_readers_record_the_encoding():
     assert read_plain("très".encode("utf-16")).metadata == {"encoding": "utf-16-le"}
-    assert read_plain("très bien".encode("latin-1")) == ReadText("très bien", {"encoding": "cp1252"})
+    assert read_plain("très bien".encode("latin-1")) == ReadText(["très bien"], {"encoding": "cp1252"})
 
 
 def test_a_pdf_the_reader_cannot_decode_fails_alone(small_settings, conn, fake_embedder, tmp_path):
@@ -72,3 +72,19 @@ def test_a_pdf_the_reader_cannot_decode_fails_alone(small_settings, conn, fake_e
     assert [(uri.rsplit("/", 1)[1], "NotImplementedError" in error) for uri, error in report.failures] == [("b.pdf", True)]
     stored = dict(conn.execute("SELECT uri, metadata->>'encoding' FROM sources").fetchall())
     assert {uri.rsplit("/", 1)[1]: encoding for uri, encoding in stored.items()} == {"a.txt": "utf-8", "c.md": "utf-8"}
+
+
+def test_pdf_chunks_know_their_pages(small_settings, conn, fake_embedder, tmp_path):
+    from reportlab.pdfgen import canvas
+
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer)
+    for number in (1, 2, 3):
+        pdf.drawString(72, 720, f"Page {number} explains topic {number} in one short sentence.")
+        pdf.showPage()
+    pdf.save()
+    (tmp_path / "book.pdf").write_bytes(buffer.getvalue())
+    ingest_paths(small_settings, [tmp_path], collection="docs", embedder=fake_embedder, show_progress=False)
+    rows = conn.execute("SELECT text, pages FROM chunks ORDER BY ordinal").fetchall()
+    assert rows and all(pages and pages[0] == int(text.split()[1]) for text, pages in rows)
+    assert {page for _, pages in rows for page in pages} == {1, 2, 3}

@@ -18,7 +18,7 @@ def test_search_json_shape_with_filters(settings, corpus):
     results = json.loads(result.stdout)["results"]
     assert 0 < len(results) <= 3
     for hit in results:
-        assert set(hit) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores"}
+        assert set(hit) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores", "pages"}
         assert hit["collection"] == "alpha" and hit["metadata"]["team"] in "ab"
         assert hit["scores"] == {"bm25": hit["score"], "dense": None}
         assert len(hit["span"]) == 2

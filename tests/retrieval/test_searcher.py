@@ -28,7 +28,7 @@ def test_hybrid_hits_carry_text_source_span_and_both_scores(searcher, corpus):
         assert hit.scores["dense"] == pytest.approx(float(vector @ searcher.embed("shock boundary layer")), abs=1e-5)
     assert any(h.scores["bm25"] for h in hits)
     document = hits[0].to_json()
-    assert set(document) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores"}
+    assert set(document) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores", "pages"}
     assert isinstance(document["span"], list) and set(document["scores"]) == {"bm25", "dense"}
 
 
