@@ -76,11 +76,18 @@ class _Ingestor:
         if previous and previous[1] == source.sha256:
             self.report.unchanged += 1
             return
+        if source.size_bytes > self.settings.max_source_bytes:
+            self.report.fail(source.uri, f"{source.size_bytes} bytes is over the limit of "
+                             f"{self.settings.max_source_bytes} (RAG_MAX_SOURCE_BYTES); split the file or raise the limit")
+            return
         try:
             loaded = source.load()
             text, page_starts = clean_pages(loaded.pages) if loaded.paged else (clean_text(loaded.text), [])
         except ReadError as exc:
             self.report.fail(source.uri, str(exc))
+            return
+        except Exception as exc:  # a reader or parser bug fails this source alone, by name
+            self.report.fail(source.uri, f"{type(exc).__name__}: {exc}")
             return
         max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
         overlap = min(self.settings.chunk_overlap, max_tokens // 2)
@@ -174,17 +181,26 @@ def ingest_paths(
         report.run_id = start_run(conn, collection_key, parameters)
         known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
         ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
-        targets: set[Path] = set()
-        items = (item for path in paths for item in discover(path, targets))
-        bar = progress(items, desc="ingest", unit="source") if show_progress else items
-        for item in bar:
-            ingestor.take(item)
-            if show_progress:
-                bar.set_postfix(chunks_per_s=f"{report.added / max(time.perf_counter() - started, 1e-9):.0f}", refresh=False)
-        ingestor.flush()
-        if prune:
-            ingestor.prune()
-        report.index_build_id = sync_index(settings, conn, report.run_id)
+        try:
+            targets: set[Path] = set()
+            items = (item for path in paths for item in discover(path, targets))
+            bar = progress(items, desc="ingest", unit="source") if show_progress else items
+            for item in bar:
+                ingestor.take(item)
+                if show_progress:
+                    rate = report.added / max(time.perf_counter() - started, 1e-9)
+                    bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
+            ingestor.flush()
+            if prune:
+                ingestor.prune()
+            report.index_build_id = sync_index(settings, conn, report.run_id)
+        except Exception:
+            # An error that stops the run (a database error) still leaves it a final status; the
+            # sources committed so far stay. A kill or Ctrl-C leaves it 'running', and the next
+            # run marks it 'interrupted'.
+            report.seconds = time.perf_counter() - started
+            finish_run(conn, report.run_id, report.to_json(), failed=True)
+            raise
         report.seconds = time.perf_counter() - started
         finish_run(conn, report.run_id, report.to_json(), failed=report.failed > 0)
     return report

@@ -20,6 +20,7 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks.")
     embed_batch_size: int = Field(64, ge=1, description="Texts per embedder forward pass.")
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard for near duplicates.")
+    max_source_bytes: int = Field(50_000_000, ge=1, description="Largest file ingested, in bytes; a larger one fails by name.")
 
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")

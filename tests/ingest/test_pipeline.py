@@ -192,3 +192,27 @@ def test_faiss_ids_equal_pgvector_ids_and_vectors(small_settings, conn, fake_emb
     chunk_id, vector = conn.execute("SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL LIMIT 1").fetchone()
     assert index.search(np.asarray(vector.to_numpy())[None, :], 1)[0][0][0] == chunk_id
     assert_stores_agree(small_settings, conn)
+
+
+def test_a_reader_exception_fails_that_source_alone_and_the_run_ends(small_settings, conn, fake_embedder, corpus,
+                                                                     monkeypatch):
+    real = ingest.pipeline.clean_text
+
+    def clean_or_raise(text):
+        if "Privacy" in text:
+            raise NotImplementedError("unsupported filter /ASCII15Decode")
+        return real(text)
+
+    monkeypatch.setattr(ingest.pipeline, "clean_text", clean_or_raise)
+    report = run(small_settings, fake_embedder, [corpus])
+    assert (report.new, report.failed) == (5, 1)
+    assert report.failures[0][0].endswith("privacy.html")
+    assert report.failures[0][1] == "NotImplementedError: unsupported filter /ASCII15Decode"
+    status = conn.execute("SELECT status FROM ingest_runs WHERE id = %s", (report.run_id,)).fetchone()[0]
+    assert status == "failed"
+
+
+def test_a_file_over_the_size_limit_fails_by_name(small_settings, conn, fake_embedder, corpus):
+    report = run(small_settings.model_copy(update={"max_source_bytes": 150}), fake_embedder, [corpus])
+    assert report.failed >= 1 and all("RAG_MAX_SOURCE_BYTES" in error for _, error in report.failures)
+    assert conn.execute("SELECT count(*) FROM sources").fetchone()[0] == report.new
