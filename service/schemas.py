@@ -66,6 +66,9 @@ class SearchResult(BaseModel):
     metadata: dict[str, Any]
     score: float = Field(description="The mode's score: BM25, cosine, or fused in [0, 1].")
     scores: Scores
+    pages: list[int] = Field(
+        default_factory=list, description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages."
+    )
 
 
 class SearchResponse(BaseModel):
@@ -137,6 +140,9 @@ class Citation(BaseModel):
     chunk_id: int
     source: str
     span: tuple[int, int]
+    pages: list[int] = Field(
+        default_factory=list, description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages."
+    )
 
 
 class Passage(BaseModel):

@@ -71,7 +71,7 @@ def test_stream_sends_tokens_then_a_done_event_with_citations(client, auth):
 def test_search_returns_the_retrieval_result_shape(client, auth, searcher):
     response = client.post("/search", json={"query": "fusion", "k": 1, "mode": "bm25"}, headers=auth["reader"])
     (hit,) = response.json()["results"]
-    assert set(hit) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores"}
+    assert set(hit) == {"chunk_id", "source", "collection", "text", "span", "metadata", "score", "scores", "pages"}
     assert searcher.calls[-1]["k"] == 1 and searcher.calls[-1]["mode"] == "bm25"
 
 
