@@ -83,15 +83,15 @@ class _Ingestor:
         try:
             loaded = source.load()
             text, page_starts = clean_pages(loaded.pages) if loaded.paged else (clean_text(loaded.text), [])
+            max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
+            overlap = min(self.settings.chunk_overlap, max_tokens // 2)
+            chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap, page_starts) if text else []
         except ReadError as exc:
             self.report.fail(source.uri, str(exc))
             return
-        except Exception as exc:  # a reader or parser bug fails this source alone, by name
+        except Exception as exc:  # a reader, parser or chunking bug fails this source alone, by name
             self.report.fail(source.uri, f"{type(exc).__name__}: {exc}")
             return
-        max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
-        overlap = min(self.settings.chunk_overlap, max_tokens // 2)
-        chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap, page_starts) if text else []
         if not chunks:
             self.report.fail(source.uri, "no text left after cleaning")
             return
