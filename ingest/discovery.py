@@ -66,9 +66,10 @@ def uri_patterns(path: Path) -> list[str]:
     return [uri + "/%"] if path.is_dir() else [uri, uri + "#%"]
 
 
-def discover(path: Path, targets: set[Path]) -> Iterator[Discovered]:
+def discover(path: Path, targets: set[Path], max_bytes: int) -> Iterator[Discovered]:
     """Sources under ``path`` (a file or a folder, recursive, hidden names skipped): real files
-    in order, then links. ``targets`` holds the files read so far in this run."""
+    in order, then links. ``targets`` holds the files read so far in this run; a file (or JSONL
+    row) over ``max_bytes`` fails by name before it is read."""
     entries = [path] if not path.is_dir() else [
         p for p in path.rglob("*")
         if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(path).parts)
@@ -84,15 +85,23 @@ def discover(path: Path, targets: set[Path]) -> Iterator[Discovered]:
         targets.add(target)
         suffix = file.suffix.lower()
         if suffix in JSONL_SUFFIXES:
-            yield from _jsonl_rows(file)
+            yield from _jsonl_rows(file, max_bytes)
         elif suffix in READERS:
-            yield _file_source(file, *READERS[suffix])
+            yield _file_source(file, *READERS[suffix], max_bytes)
         else:
             yield SkippedInput(path_uri(file))
 
 
-def _file_source(file: Path, mime_type: str, reader: Reader) -> Discovered:
+def too_large(uri: str, size: int, max_bytes: int) -> FailedInput:
+    return FailedInput(uri, f"{size} bytes is over the limit of {max_bytes} (RAG_MAX_SOURCE_BYTES); "
+                       "split the file or raise the limit")
+
+
+def _file_source(file: Path, mime_type: str, reader: Reader, max_bytes: int) -> Discovered:
     try:
+        size = file.stat().st_size
+        if size > max_bytes:
+            return too_large(path_uri(file), size, max_bytes)
         data = file.read_bytes()
     except OSError as exc:
         return FailedInput(path_uri(file), f"cannot read the file ({exc.strerror})")
@@ -112,11 +121,14 @@ def row_text(row: dict) -> str:
     return f"{title}\n\n{text}" if title else text
 
 
-def _jsonl_rows(file: Path) -> Iterator[Discovered]:
+def _jsonl_rows(file: Path, max_bytes: int) -> Iterator[Discovered]:
     base = path_uri(file)
     with file.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
+                continue
+            if len(line) > max_bytes:
+                yield too_large(f"{base}#line-{number}", len(line), max_bytes)
                 continue
             try:
                 row = json.loads(line)

@@ -76,10 +76,6 @@ class _Ingestor:
         if previous and previous[1] == source.sha256:
             self.report.unchanged += 1
             return
-        if source.size_bytes > self.settings.max_source_bytes:
-            self.report.fail(source.uri, f"{source.size_bytes} bytes is over the limit of "
-                             f"{self.settings.max_source_bytes} (RAG_MAX_SOURCE_BYTES); split the file or raise the limit")
-            return
         try:
             loaded = source.load()
             text, page_starts = clean_pages(loaded.pages) if loaded.paged else (clean_text(loaded.text), [])
@@ -183,7 +179,7 @@ def ingest_paths(
         ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
         try:
             targets: set[Path] = set()
-            items = (item for path in paths for item in discover(path, targets))
+            items = (item for path in paths for item in discover(path, targets, settings.max_source_bytes))
             bar = progress(items, desc="ingest", unit="source") if show_progress else items
             for item in bar:
                 ingestor.take(item)

@@ -11,7 +11,7 @@ def test_folder_is_walked_in_order_with_unknown_and_hidden_files(tmp_path):
     (tmp_path / "image.png").write_bytes(b"\x89PNG")
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "x.txt").write_text("x")
-    found = list(discover(tmp_path, set()))
+    found = list(discover(tmp_path, set(), 10**6))
     assert [type(f) for f in found] == [SourceInput, SkippedInput, SourceInput]
     assert found[0].uri == path_uri(tmp_path / "b.txt") and found[0].load().text == "b"
     assert found[2].mime_type == "text/markdown"
@@ -24,7 +24,7 @@ def test_jsonl_rows_are_sources_with_title_uri_and_metadata(tmp_path):
         + json.dumps({"id": 7, "text": "Plain.", "metadata": {"lang": "en"}}) + "\n"
         + "{not json\n"
     )
-    rows = list(discover(corpus, set()))
+    rows = list(discover(corpus, set(), 10**6))
     assert rows[0].uri == path_uri(corpus) + "#d1" and rows[0].load().text == "Title\n\nBody."
     assert rows[1].uri.endswith("#7") and rows[1].metadata == {"lang": "en"} and rows[1].load().text == "Plain."
     assert isinstance(rows[2], FailedInput) and rows[2].uri.endswith("#line-4")
@@ -54,7 +54,7 @@ def _linked_folder(tmp_path):
 
 def test_links_are_known_by_their_own_path_and_followed_once(tmp_path):
     folder = _linked_folder(tmp_path)
-    found = list(discover(folder, set()))
+    found = list(discover(folder, set(), 10**6))
     assert [type(item) for item in found] == [SourceInput, DuplicateInput, SourceInput, SkippedInput]
     assert [item.uri for item in found] == [
         path_uri(folder / name) for name in ("real.txt", "a_inside.txt", "b_outside.txt", "c_dangling.txt")
