@@ -1,16 +1,22 @@
 """Sentence-aware chunking by the embedder's tokens, a pure function.
 
-The cleaned text is tokenised once (with character offsets). Sentences are packed into
+The cleaned text is tokenised (with character offsets) one segment at a time: segments of at
+most ``SEGMENT_CHARS`` characters, cut at a paragraph, line, sentence or word boundary, so the
+tokenizer's memory stays bounded whatever the size of the file (a whole 20 MB text at once
+took about 3 GB). A chunk never spans two segments. Within a segment, sentences are packed into
 chunks of at most ``max_tokens`` tokens; a sentence longer than that is cut by tokens.
 The next chunk repeats the previous chunk's last sentences that fit in ``overlap`` tokens.
 Every chunk keeps its character span, so ``text[start:end] == chunk.text``."""
 
 import re
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+SEGMENT_CHARS = 100_000
+_SEGMENT_CUTS = ("\n\n", "\n", ". ", " ")
 
 
 @dataclass(frozen=True)
@@ -71,16 +77,30 @@ def span_pages(start: int, end: int, page_starts: list[tuple[int, int]]) -> tupl
     return tuple(number for _, number in page_starts[first:last])
 
 
+def segments(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """``[start, end)`` ranges covering ``text``, each at most ``size`` characters, cut after the
+    last paragraph, line, sentence or word boundary in its second half (else at ``size``)."""
+    start = 0
+    while len(text) - start > size:
+        window = text[start : start + size]
+        cut = next((window.rfind(sep) + len(sep) for sep in _SEGMENT_CUTS if window.rfind(sep) >= size // 2), size)
+        yield start, start + cut
+        start += cut
+    yield start, len(text)
+
+
 def chunk_text(
-    text: str, tokenizer: Any, max_tokens: int, overlap: int, page_starts: list[tuple[int, int]] = ()
+    text: str, tokenizer: Any, max_tokens: int, overlap: int, page_starts: list[tuple[int, int]] = (),
+    segment_chars: int = SEGMENT_CHARS,
 ) -> list[Chunk]:
     """Chunks of ``text`` (already cleaned) with their character spans and pages."""
-    offsets = token_offsets(tokenizer, text)
-    if not offsets:
-        return []
-    ranges = pack_units(sentence_units(offsets, text, max_tokens), max_tokens, overlap)
     chunks = []
-    for first, last in ranges:
-        start, end = offsets[first][0], offsets[last - 1][1]
-        chunks.append(Chunk(start, end, text[start:end], last - first, span_pages(start, end, list(page_starts))))
+    for base, stop in segments(text, segment_chars):
+        segment = text[base:stop]
+        offsets = token_offsets(tokenizer, segment)
+        if not offsets:
+            continue
+        for first, last in pack_units(sentence_units(offsets, segment, max_tokens), max_tokens, overlap):
+            start, end = base + offsets[first][0], base + offsets[last - 1][1]
+            chunks.append(Chunk(start, end, text[start:end], last - first, span_pages(start, end, list(page_starts))))
     return chunks

@@ -1,4 +1,4 @@
-from ingest.chunking import chunk_text, pack_units, span_pages
+from ingest.chunking import chunk_text, pack_units, segments, span_pages
 
 TEXT = (
     "Transformers use self-attention. Each token attends to every other token in the sequence! "
@@ -48,3 +48,21 @@ def test_span_pages_names_every_page_a_span_touches():
     assert span_pages(8, 12, starts) == (1, 2)
     assert span_pages(10, 30, starts) == (2, 4)
     assert span_pages(3, 7, []) == ()
+
+
+def test_segments_cover_the_text_and_cut_at_the_widest_boundary():
+    text = "First paragraph here.\n\nSecond one. It goes on a while longer than that."
+    ranges = list(segments(text, 40))
+    assert [text[a:b] for a, b in ranges][0] == "First paragraph here.\n\n"
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(text)
+    assert all(b - a <= 40 and b == c for (a, b), (c, _) in zip(ranges, ranges[1:]))
+    assert list(segments("x" * 25, 10)) == [(0, 10), (10, 20), (20, 25)]  # no boundary: a hard cut
+
+
+def test_a_long_text_is_chunked_one_segment_at_a_time(fake_embedder):
+    chunks = chunk_text(TEXT, fake_embedder.tokenizer, 40, 10, segment_chars=300)
+    bounds = {b for _, b in segments(TEXT, 300)}
+    assert all(TEXT[c.start : c.end] == c.text and c.token_count <= 40 for c in chunks)
+    assert not any(c.start < b < c.end for c in chunks for b in bounds)  # no chunk spans two segments
+    covered = " ".join(TEXT[c.start : c.end] for c in chunks)
+    assert set(TEXT.split()) == set(covered.split())
