@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(2000, ge=1, description="Longest query the service accepts, in characters.")
     default_k: int = Field(5, ge=1, description="Passages retrieved when a request gives no k.")
     max_k: int = Field(50, ge=1, description="Largest k a request may ask for.")
+    max_filter_values: int = Field(100, ge=1, description="Most values one filter list may hold in a request.")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body the service reads, in bytes (413 beyond).")
 
     @property
     def faiss_dir(self) -> Path:

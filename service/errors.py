@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.errors import ConfigError, DatabaseError, InputError, NotFoundError, RagError
 
@@ -25,6 +26,7 @@ _FIXES = {
     "extra_forbidden": "remove it; /docs lists the accepted fields",
     "string_too_short": "send a non-empty string",
     "string_type": "send a JSON string",
+    "string_unicode": "remove the lone UTF-16 surrogate (\\ud800-\\udfff), which cannot be stored",
     "int_type": "send a whole number",
     "int_parsing": "send a whole number",
     "bool_type": "send true or false",
@@ -94,14 +96,39 @@ def install_error_handlers(app: FastAPI) -> None:
             log.error("%s on %s %s: %s", exc.code, request.method, request.url.path, exc)
         return error_response(status, exc.code, str(exc))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception):
-        error_id = uuid.uuid4().hex[:12]
-        log.error("error_id=%s on %s %s", error_id, request.method, request.url.path, exc_info=exc)
-        return error_response(
-            500, "internal_error",
-            f"unexpected server error; report error id {error_id} to the operator.", error_id=error_id,
-        )
+
+class UnexpectedErrorMiddleware:
+    """Turns an unexpected exception into the JSON 500 with an ``error_id`` and ends the request
+    there. Starlette's own catch-all sends the 500 and then re-raises, and uvicorn answers an
+    exception after a sent response by closing the socket: the client's next request on that
+    keep-alive connection was reset."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked_send)
+        except Exception as exc:
+            error_id = uuid.uuid4().hex[:12]
+            log.error("error_id=%s on %s %s", error_id, scope["method"], scope["path"], exc_info=exc)
+            if started:  # the head is gone: nothing valid can follow, so the connection must end
+                raise
+            response = error_response(
+                500, "internal_error",
+                f"unexpected server error; report error id {error_id} to the operator.", error_id=error_id,
+            )
+            await response(scope, receive, send)
 
 
 _DESCRIPTIONS = {

@@ -1,14 +1,16 @@
 """Prometheus metrics, one registry per app (so two apps in one process, as in the tests,
 do not collide): request counts and latency per route, retrieval and generation time, tokens.
 
-``MetricsMiddleware`` labels requests by the route's path template (``/logs/{log_id}``), never
-the raw path, so the number of series stays bounded."""
+``MetricsMiddleware`` labels requests by the route's path template (``/logs/{log_id}``, else
+``unmatched``) and by a standard HTTP method (else ``other``), never by what the client sent, so
+the number of series stays bounded whatever the requests."""
 
 import time
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"})
 _SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
@@ -61,15 +63,19 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                self.metrics.latency.labels(_route(scope), scope["method"]).observe(time.perf_counter() - start)
+                self.metrics.latency.labels(_route(scope), _method(scope)).observe(time.perf_counter() - start)
             await send(message)
 
         try:
             await self.app(scope, receive, send_and_observe)
         finally:
-            self.metrics.requests.labels(_route(scope), scope["method"], str(status)).inc()
+            self.metrics.requests.labels(_route(scope), _method(scope), str(status)).inc()
 
 
 def _route(scope: Scope) -> str:
     route = scope.get("route")
     return getattr(route, "path", "unmatched")
+
+
+def _method(scope: Scope) -> str:
+    return scope["method"] if scope["method"] in _METHODS else "other"

@@ -1,25 +1,62 @@
 """Request and response models of every route, so the OpenAPI schema documents each field.
 
-Limits that come from settings (query length, k range) are checked in ``service.limits``
-and documented here in the field descriptions."""
+Every string a request carries (filter keys and values included) is a ``StoredText``: Postgres
+cannot store NUL or a lone surrogate, so those get a 422 naming the field here, at the edge.
+Limits that come from settings (query length, k maximum, filter list length) are checked in
+``service.limits``; ``service.app`` writes the k maximum into the OpenAPI schema."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool
+
+BIGINT_MAX = 2**63 - 1
+
+
+def storable_text(value: str) -> str:
+    """``value`` unchanged; ValueError when Postgres text cannot hold it (NUL, lone surrogates)."""
+    if "\x00" in value:
+        raise ValueError("contains a NUL character (\\u0000), which cannot be stored; remove it")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("contains a lone UTF-16 surrogate (\\ud800-\\udfff), which cannot be stored; remove it")
+    return value
+
+
+def storable_tree(value: Any, path: str = "") -> Any:
+    """``value`` unchanged; ValueError naming the key path of the first string (key or value)
+    that ``storable_text`` rejects, anywhere inside nested objects and lists."""
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        key_text = str(key).encode("utf-8", "backslashreplace").decode()  # the message must be sendable
+        where = f"{path}.{key_text}" if path else key_text
+        try:
+            if isinstance(key, str):
+                storable_text(key)
+            if isinstance(item, str):
+                storable_text(item)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        storable_tree(item, where)
+    return value
+
+
+StoredText = Annotated[str, AfterValidator(storable_text)]
+FilterTree = Annotated[dict[str, Any], AfterValidator(storable_tree)]
+RowId = Annotated[int, Field(ge=1, le=BIGINT_MAX)]
 
 _QUERY = Field(
     min_length=1,
+    max_length=100_000,
     description="The question or search text; not empty, at most RAG_MAX_QUERY_CHARS characters (default 2000).",
 )
-_K = Field(None, description="Passages to retrieve, 1..RAG_MAX_K (default 50); unset = RAG_DEFAULT_K (5).")
+_K = Field(None, ge=1, description="Passages to retrieve, 1..RAG_MAX_K (default 50); unset = RAG_DEFAULT_K (5).")
 _FILTERS = Field(
     None,
     description='Source filters: {"collection": "demo" | [...], "uri_prefix": "file:///docs/" | [...], '
     '"synthetic": false, "metadata": {"lang": "en" | [...]}}.',
     examples=[{"uri_prefix": "file:///docs/", "metadata": {"lang": "en"}}],
 )
-_COLLECTION = Field(None, description="Only this collection; unset = every collection the key may read.")
+_COLLECTION = Field(None, max_length=200, description="Only this collection; unset = every collection the key may read.")
 
 
 class _Request(BaseModel):
@@ -27,17 +64,17 @@ class _Request(BaseModel):
 
 
 class SearchRequest(_Request):
-    query: str = _QUERY
+    query: StoredText = _QUERY
     k: int | None = _K
     mode: Literal["bm25", "dense", "hybrid"] = Field("hybrid", description="Keyword, vector, or both fused.")
-    filters: dict[str, Any] | None = _FILTERS
-    collection: str | None = _COLLECTION
+    filters: FilterTree | None = _FILTERS
+    collection: StoredText | None = _COLLECTION
 
 
 class FeedbackRequest(_Request):
-    log_id: int = Field(description="The log_id of a /generate response.")
+    log_id: RowId = Field(description="The log_id of a /generate response.")
     score: int = Field(ge=1, le=5, description="1 (useless) .. 5 (exactly right).")
-    comment: str | None = Field(None, max_length=4000, description="Free text, optional.")
+    comment: StoredText | None = Field(None, max_length=4000, description="Free text, optional.")
 
 
 class FeedbackResponse(BaseModel):
@@ -81,6 +118,7 @@ class LogPassage(BaseModel):
     score: float
     bm25_score: float | None
     dense_score: float | None
+    chunk_deleted: bool = Field(description="The chunk was deleted since (rag delete, a prune or a changed source).")
 
 
 class LogFeedback(BaseModel):
@@ -126,12 +164,16 @@ class LogRecord(BaseModel):
 
 
 class GenerateRequest(_Request):
-    query: str = _QUERY
+    query: StoredText = _QUERY
     k: int | None = _K
-    filters: dict[str, Any] | None = _FILTERS
-    collection: str | None = _COLLECTION
-    session_id: str | None = Field(None, description="Continue this session (a follow-up is rewritten using the previous turn).")
-    stream: bool = Field(False, description="Stream tokens as server-sent events (token events, then one done event).")
+    filters: FilterTree | None = _FILTERS
+    collection: StoredText | None = _COLLECTION
+    session_id: StoredText | None = Field(
+        None, min_length=1, max_length=200,
+        description="Continue this session of your key (a follow-up is rewritten using the previous turn); "
+        "another key's session is a 404.",
+    )
+    stream: StrictBool = Field(False, description="Stream tokens as server-sent events (token events, then one done event).")
     max_new_tokens: int | None = Field(None, ge=1, le=1024, description="Cap on answer tokens; unset = RAG_MAX_NEW_TOKENS.")
 
 
@@ -194,3 +236,19 @@ class TokenEvent(BaseModel):
     """``event: token`` in a stream: the next piece of the answer."""
 
     text: str
+
+
+class DeleteRequest(_Request):
+    collection: StoredText = Field(min_length=1, max_length=200, description="The collection to delete from.")
+    sources: list[StoredText] = Field(
+        default_factory=list, max_length=1000,
+        description="Uri prefixes (file:///data/old/); a source whose uri starts with one is deleted. "
+        "Empty = every source of the collection.",
+    )
+
+
+class DeleteResponse(BaseModel):
+    collection: str
+    sources: int = Field(description="Sources deleted.")
+    chunks: int = Field(description="Chunks deleted (a duplicate's copy that took a deleted chunk's place stays).")
+    index_build_id: int | None = Field(description="The FAISS build written, or null when nothing changed.")

@@ -13,7 +13,7 @@ from service.access import Action, authorized_filters
 from service.deps import ServicesDep, require
 from service.errors import error_responses
 from service.keys import ApiKey
-from service.limits import checked_k, checked_query
+from service.limits import checked_filter_lists, checked_k, checked_query
 from service.schemas import GenerateRequest, GenerateResponse, TokenEvent
 from service.services import Services
 from service.streaming import sse, sse_events, threaded_items
@@ -50,6 +50,7 @@ def generate(
 
 def _answer_request(request: GenerateRequest, services: Services, key: ApiKey) -> AnswerRequest:
     query, k = checked_query(request.query, services.settings), checked_k(request.k, services.settings)
+    checked_filter_lists(request.filters, services.settings)
     with services.pool.connection() as conn:
         filters = authorized_filters(conn, key, request.filters, request.collection)
     return AnswerRequest(

@@ -8,7 +8,7 @@ from service.access import Action, authorized_filters
 from service.deps import ServicesDep, require
 from service.errors import error_responses
 from service.keys import ApiKey
-from service.limits import checked_k, checked_query
+from service.limits import checked_filter_lists, checked_k, checked_query
 from service.schemas import SearchRequest, SearchResponse
 
 router = APIRouter(tags=["search"])
@@ -20,6 +20,7 @@ def search(
 ) -> SearchResponse:
     """The k best passages for the query, best first. Roles: reader, user, admin."""
     query, k = checked_query(request.query, services.settings), checked_k(request.k, services.settings)
+    checked_filter_lists(request.filters, services.settings)
     with services.pool.connection() as conn:
         filters = authorized_filters(conn, key, request.filters, request.collection)
     hits = services.searcher.search(query, k=k, mode=request.mode, filters=filters)

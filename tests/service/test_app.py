@@ -4,6 +4,7 @@ searcher and generator from conftest.py."""
 import json
 import logging
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -91,7 +92,15 @@ BAD_INPUT = [
     ({"query": ""}, ["query", "non-empty"]),
     ({"query": "   "}, ["query", "blank"]),
     ({"query": "x" * 2001}, ["query", "2001", "2000"]),
-    ({"query": "q", "k": 0}, ["k", "from 1 to 50"]),
+    ({"query": "q", "k": 0}, ["k", "greater than or equal to 1"]),
+    ({"query": "q\u0000"}, ["query", "NUL"]),
+    ({"query": "q\ud800"}, ["query", "surrogate"]),
+    ({"query": "\u200b\u200d\ufeff"}, ["query", "blank"]),
+    ({"query": "\u0001\u0007\u001f"}, ["query", "blank"]),
+    ({"query": "q", "collection": "demo\u0000"}, ["collection", "NUL"]),
+    ({"query": "q", "filters": {"uri_prefix": ["file:///\u0000"]}}, ["filters", "uri_prefix.0", "NUL"]),
+    ({"query": "q", "filters": {"metadata": {"la\ud800ng": "en"}}}, ["filters", "metadata.la", "surrogate"]),
+    ({"query": "q", "filters": {"uri_prefix": ["file:///"] * 101}}, ["filters.uri_prefix", "limit of 100", "RAG_MAX_FILTER_VALUES"]),
     ({"query": "q", "k": 51}, ["k", "from 1 to 50"]),
     ({"query": "q", "k": "five"}, ["k", "whole number"]),
     ({"query": "q", "filters": {"colour": "red"}}, ["filters", "colour", "allowed"]),
@@ -100,12 +109,19 @@ BAD_INPUT = [
     ({"query": "q", "qeury": "typo"}, ["qeury", "remove it"]),
 ]
 
+GENERATE_BAD_INPUT = [
+    ({"query": "q", "max_new_tokens": 0}, ["max_new_tokens"]),
+    ({"query": "q", "stream": 0}, ["stream", "true or false"]),
+    ({"query": "q", "session_id": "s\u0000"}, ["session_id", "NUL"]),
+]
+
 
 @pytest.mark.parametrize("route", ["/generate", "/search"])
 def test_bad_input_gets_a_clean_422_naming_the_field(client, auth, route):
-    cases = BAD_INPUT + ([({"query": "q", "max_new_tokens": 0}, ["max_new_tokens"])] if route == "/generate" else [])
+    cases = BAD_INPUT + (GENERATE_BAD_INPUT if route == "/generate" else [])
     for body, words in cases:
-        assert_error(client.post(route, json=body, headers=auth["admin"]), 422, "invalid_input", *words)
+        headers = {**auth["admin"], "Content-Type": "application/json"}  # json.dumps escapes lone surrogates
+        assert_error(client.post(route, content=json.dumps(body), headers=headers), 422, "invalid_input", *words)
 
 
 def test_malformed_json_is_a_400(client, auth):
@@ -219,3 +235,55 @@ def test_openapi_documents_every_route_and_the_error_shape(client):
     assert "text/event-stream" in generate["responses"]["200"]["content"]
     assert "HTTPValidationError" not in schema["components"]["schemas"]
     assert "query" in schema["components"]["schemas"]["GenerateRequest"]["properties"]
+
+
+def test_feedback_rejects_unstorable_comment_and_out_of_range_log_id(client, auth):
+    assert_error(client.post("/feedback", json={"log_id": 1, "score": 3, "comment": "a\u0000"}, headers=auth["user"]),
+                 422, "invalid_input", "comment", "NUL")
+    assert_error(client.post("/feedback", json={"log_id": 2**63, "score": 3}, headers=auth["user"]),
+                 422, "invalid_input", "log_id")
+    assert_error(client.get(f"/logs/{2**63}", headers=auth["admin"]), 422, "invalid_input", "log_id")
+
+
+def test_a_body_over_the_limit_is_a_413_naming_it(client, auth, settings):
+    big = {"query": "q", "filters": {"uri_prefix": "x" * settings.max_body_bytes}}
+    assert_error(client.post("/search", json=big, headers=auth["user"]), 413, "too_large", "RAG_MAX_BODY_BYTES")
+
+    def chunks():  # no Content-Length: the bytes are counted as they arrive
+        yield b'{"query": "q", "filters": {"uri_prefix": "'
+        for _ in range(settings.max_body_bytes // 1000 + 1):
+            yield b"x" * 1000
+        yield b'"}}'
+
+    headers = {**auth["user"], "Content-Type": "application/json"}
+    assert_error(client.post("/search", content=chunks(), headers=headers), 413, "too_large", "RAG_MAX_BODY_BYTES")
+
+
+def test_metrics_labels_stay_bounded_whatever_the_method_or_path(client):
+    for i in range(20):
+        client.request(f"M{i:05d}", "/health")
+        client.get(f"/nowhere/{i}")
+    text = client.get("/metrics").text
+    assert "M00001" not in text and "/nowhere" not in text
+    assert 'method="other"' in text and 'route="unmatched"' in text
+
+
+def test_openapi_carries_the_bounds(client, settings):
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    k = next(t for t in schemas["SearchRequest"]["properties"]["k"]["anyOf"] if t["type"] == "integer")
+    assert (k["minimum"], k["maximum"]) == (1, settings.max_k)
+    feedback = schemas["FeedbackRequest"]["properties"]
+    assert feedback["log_id"]["maximum"] >= 2**63 - 1 and feedback["score"]["maximum"] == 5
+
+
+def test_a_500_leaves_the_keep_alive_connection_usable(settings, prepared, auth, generator, serve):
+    class Failing:
+        def search(self, *args, **kwargs):
+            raise RuntimeError("boom")
+
+    app = create_app(settings, searcher=Failing(), generator=generator)
+    with serve(app) as base_url, httpx.Client(base_url=base_url) as http:
+        failed = http.post("/search", json={"query": "q"}, headers=auth["user"])
+        assert failed.status_code == 500 and failed.json()["error"]["error_id"]
+        assert http.get("/health").status_code == 200
+        assert http.post("/search", json={"query": "q"}, headers=auth["user"]).status_code == 500
