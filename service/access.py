@@ -17,6 +17,7 @@ class Action(str, Enum):
     generate = "generate"
     feedback = "feedback"
     logs = "logs"
+    delete = "delete"
 
 
 ALLOWED: dict[Action, frozenset[Role]] = {
@@ -24,6 +25,7 @@ ALLOWED: dict[Action, frozenset[Role]] = {
     Action.generate: frozenset({Role.user, Role.admin}),
     Action.feedback: frozenset({Role.user, Role.admin}),
     Action.logs: frozenset({Role.admin}),
+    Action.delete: frozenset({Role.admin}),
 }
 
 

@@ -13,7 +13,7 @@ from rag.settings import Settings
 from service.errors import UnexpectedErrorMiddleware, error_responses, install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import Metrics, MetricsMiddleware
-from service.routes import feedback, generate, logs, ops, search
+from service.routes import admin, feedback, generate, logs, ops, search
 from service.services import open_services
 
 
@@ -40,7 +40,7 @@ def create_app(settings: Settings, *, searcher=None, generator=None) -> FastAPI:
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (generate, search, feedback, logs, ops):
+    for module in (generate, search, feedback, logs, ops, admin):
         app.include_router(module.router)
     app.openapi = partial(openapi_with_limits, app, settings)
     return app

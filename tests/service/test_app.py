@@ -228,7 +228,9 @@ def test_metrics_count_requests_per_route_and_generation(client, auth):
 
 def test_openapi_documents_every_route_and_the_error_shape(client):
     schema = client.get("/openapi.json").json()
-    assert set(schema["paths"]) == {"/generate", "/search", "/feedback", "/logs/{log_id}", "/health", "/metrics"}
+    assert set(schema["paths"]) == {
+        "/generate", "/search", "/feedback", "/logs/{log_id}", "/health", "/metrics", "/admin/delete",
+    }
     generate = schema["paths"]["/generate"]["post"]
     assert {"401", "403", "422", "429", "500"} <= set(generate["responses"])
     assert generate["responses"]["422"]["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorBody")
