@@ -1,6 +1,10 @@
 """The generation log writer: one ``generation_logs`` row per request and its
 ``generation_passages`` rows, in one transaction, with PII redacted from every stored text
-that carries the user's words (query, standalone query, prompt, answer) unless turned off."""
+that carries the user's words (query, standalone query, prompt, answer, session id, the
+filter values of the request) unless turned off.
+
+A session belongs to the key that started it: its turns are looked up by session id *and* key,
+so another key never continues it (the service answers that key with a 404)."""
 
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -8,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from answering.redact import redact_pii
+from answering.redact import redact_pii, redact_values
 from models.prompt import TEMPLATE, PromptTemplate, store_template
 
 
@@ -59,15 +63,31 @@ def redacted(entry: LogEntry) -> LogEntry:
         rewritten_query=redact_pii(entry.rewritten_query),
         prompt=None if entry.prompt is None else redact_pii(entry.prompt),
         answer=redact_pii(entry.answer),
+        session_id=redact_pii(entry.session_id),
+        request=redact_values(entry.request),
     )
 
 
-def previous_turn(conn: psycopg.Connection, session_id: str) -> tuple[int, str] | None:
-    """The last turn of a session: its log id and standalone query."""
+def stored_session_id(session_id: str, *, redact: bool) -> str:
+    """The session id as the log stores it (``redacted`` replaces its PII too)."""
+    return redact_pii(session_id) if redact else session_id
+
+
+def previous_turn(conn: psycopg.Connection, session_id: str, key_id: int | None) -> tuple[int, str] | None:
+    """The last turn of ``key_id``'s session (as stored): its log id and standalone query."""
     return conn.execute(
-        "SELECT id, rewritten_query FROM generation_logs WHERE session_id = %s ORDER BY id DESC LIMIT 1",
-        (session_id,),
+        "SELECT id, rewritten_query FROM generation_logs WHERE session_id = %s AND key_id IS NOT DISTINCT FROM %s"
+        " ORDER BY id DESC LIMIT 1",
+        (session_id, key_id),
     ).fetchone()
+
+
+def owned_by_another_key(conn: psycopg.Connection, session_id: str, key_id: int | None) -> bool:
+    """Whether a session with this (stored) id was started by a different key."""
+    return conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM generation_logs WHERE session_id = %s AND key_id IS DISTINCT FROM %s)",
+        (session_id, key_id),
+    ).fetchone()[0]
 
 
 def passages_dataset_version(conn: psycopg.Connection, chunk_ids: list[int]) -> int | None:

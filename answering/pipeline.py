@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import psycopg
 
 from answering.followup import rewrite_follow_up
-from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, write_log
+from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, stored_session_id, write_log
 from models.answer import Answer, answer_stream
 from models.embedder import Embedder
 from models.generator import Generator
@@ -139,7 +139,8 @@ class Answerer:
         previous = None
         if request.session_id:
             with self._connect() as conn:
-                previous = previous_turn(conn, request.session_id)
+                session = stored_session_id(request.session_id, redact=self.settings.redact_pii)
+                previous = previous_turn(conn, session, request.key_id)
         rewritten = rewrite_follow_up(request.query, previous[1] if previous else None)
         filters = list(request.filters or [])
         if request.collections:

@@ -1,4 +1,4 @@
-"""PII redaction for what the generation log stores (the query and the answer).
+"""PII redaction for what the generation log stores (the user's texts, session id and filter values).
 
 Caught, in this order, each replaced by a tag:
 - ``[EMAIL]``: ``name@domain.tld``;
@@ -11,6 +11,7 @@ Caught, in this order, each replaced by a tag:
 Not caught: names, street addresses, dates, numbers of 6 digits or fewer."""
 
 import re
+from typing import Any
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _HEX = r"[0-9A-Fa-f]{1,4}"
@@ -28,3 +29,15 @@ def redact_pii(text: str) -> str:
     for tag, pattern in _PATTERNS:
         text = pattern.sub(tag, text)
     return text
+
+
+def redact_values(value: Any) -> Any:
+    """``value`` (JSON-like: dicts, lists, strings) with PII replaced in every string it holds;
+    dict keys are names, not user text, and are kept."""
+    if isinstance(value, str):
+        return redact_pii(value)
+    if isinstance(value, dict):
+        return {key: redact_values(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [redact_values(item) for item in value]
+    return value

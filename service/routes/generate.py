@@ -8,7 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from fastapi.responses import StreamingResponse
 
+from answering.log import owned_by_another_key, stored_session_id
 from answering.pipeline import AnswerRequest
+from rag.errors import NotFoundError
 from service.access import Action, authorized_filters
 from service.deps import ServicesDep, require
 from service.errors import error_responses
@@ -53,6 +55,10 @@ def _answer_request(request: GenerateRequest, services: Services, key: ApiKey) -
     checked_filter_lists(request.filters, services.settings)
     with services.pool.connection() as conn:
         filters = authorized_filters(conn, key, request.filters, request.collection)
+        if request.session_id and owned_by_another_key(
+            conn, stored_session_id(request.session_id, redact=services.settings.redact_pii), key.id
+        ):
+            raise NotFoundError("session_id: this key has no session with that id; omit session_id to start one.")
     return AnswerRequest(
         query=query,
         k=k,

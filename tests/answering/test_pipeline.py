@@ -1,10 +1,12 @@
+import json
+
 import pytest
 from psycopg.rows import dict_row
 
 from answering.pipeline import AnswerRequest, AnswerResult
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, TEMPLATE
-from retrieval.filters import collection_filter
+from retrieval.filters import collection_filter, metadata_filter
 
 
 def _log(conn, log_id):
@@ -104,6 +106,17 @@ def test_follow_up_is_rewritten_and_chained_in_the_session(make_answerer, conn):
     assert row["parent_log_id"] == first.log_id and second.session_id == "s1"
 
 
+def test_a_session_is_continued_only_by_the_key_that_started_it(make_answerer, conn):
+    answerer, searcher, _ = make_answerer()
+    key_id = conn.execute("INSERT INTO api_keys (role, key_hash) VALUES ('user', 'h') RETURNING id").fetchone()[0]
+    conn.commit()
+    answerer.answer(AnswerRequest("What is the capital of France?", session_id="s1"))
+    other = answerer.answer(AnswerRequest("How big is it?", session_id="s1", key_id=key_id))
+    assert searcher.calls[1]["query"] == "How big is it?"  # not rewritten with the other key's question
+    row, _ = _log(conn, other.log_id)
+    assert row["parent_log_id"] is None and row["key_id"] == key_id
+
+
 def test_a_new_session_gets_an_id_and_no_parent(make_answerer):
     answerer, _, _ = make_answerer()
     one, two = (answerer.answer(AnswerRequest("What is it?")) for _ in range(2))
@@ -151,6 +164,16 @@ def test_pii_is_redacted_in_the_log_unless_turned_off(make_answerer, conn):
     assert row["query"] == "Is [EMAIL] at [IP] the capital of France?" and row["answer"] == "Write to [EMAIL] [1]"
     assert "ann@example.org" not in row["prompt"] and "ann@example.org" not in row["rewritten_query"]
     assert result.answer == "Write to ann@example.org [1]"  # the user still sees their answer
+
+
+    chat = "ann@example.org"
+    email_filter = metadata_filter("owner", ["ann@example.org"])
+    first = answerer.answer(AnswerRequest("What is the capital of France?", session_id=chat, filters=[email_filter]))
+    second = answerer.answer(AnswerRequest("How big is it?", session_id=chat))
+    stored = [_log(conn, r.log_id)[0] for r in (first, second)]
+    assert [r["session_id"] for r in stored] == ["[EMAIL]"] * 2 and first.session_id == chat
+    assert stored[1]["parent_log_id"] == first.log_id  # the session still continues
+    assert "ann@example.org" not in json.dumps(stored[0]["request"])
 
     plain, _, _ = make_answerer(reply="ok [1]", redact_pii=False)
     row, _ = _log(conn, plain.answer(AnswerRequest("Is ann@example.org the capital of France?")).log_id)

@@ -45,6 +45,17 @@ def test_generate_answers_with_citations_and_passages(client, auth):
     assert set(body["timings"]) == {"retrieve_ms", "generate_ms", "total_ms"}
 
 
+def test_a_session_belongs_to_the_key_that_started_it(client, auth):
+    first = client.post("/generate", json={**QUERY, "session_id": "chat-1"}, headers=auth["user"])
+    assert first.status_code == 200 and first.json()["session_id"] == "chat-1"
+    follow_up = {"query": "And how is it fused?", "session_id": "chat-1"}
+    assert client.post("/generate", json=follow_up, headers=auth["user"]).json()["session_id"] == "chat-1"
+    for other in ("admin", "demo-only"):
+        assert_error(client.post("/generate", json=follow_up, headers=auth[other]), 404, "not_found", "session_id")
+        streamed = client.post("/generate", json={**follow_up, "stream": True}, headers=auth[other])
+        assert_error(streamed, 404, "not_found", "session_id")
+
+
 def test_log_read_back_matches_the_response(client, auth):
     body = client.post("/generate", json=QUERY, headers=auth["user"]).json()
     log = client.get(f"/logs/{body['log_id']}", headers=auth["admin"]).json()
