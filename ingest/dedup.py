@@ -1,12 +1,18 @@
 """Duplicate detection, pure: exact duplicates by content hash, near duplicates by MinHash
 LSH bands over word shingles, confirmed by the exact Jaccard of the shingle sets.
 
-``find_duplicates`` decides for a batch of chunks, in order, against originals already known
-(passed in by the caller) and against the batch's own earlier chunks."""
+``find_duplicates`` decides for a batch of items, in order, against originals already known
+(passed in by the caller) and against the batch's own earlier items. It runs twice per batch:
+over whole sources (their cleaned text), then over chunks. A chunk that matches no chunk but
+whose source nearly duplicates another is a "source" duplicate when its shingles are
+*contained* in that original source: an edit that moves chunk boundaries changes every chunk's
+Jaccard, not the containment."""
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import repeat
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -26,9 +32,18 @@ class Fingerprint:
 
 @dataclass(frozen=True)
 class Duplicate:
-    kind: str  # "exact" or "near"
+    kind: str  # "exact", "near" or "source" (contained in the original of a near-duplicate source)
     original_id: int
     similarity: float
+
+
+@dataclass(frozen=True)
+class OriginalSource:
+    """The source a near-duplicate source copies: the shingles of its whole text, and its
+    chunks as (id of the searchable chunk holding that chunk's text, the chunk's shingles)."""
+
+    shingles: frozenset[str]
+    chunks: tuple[tuple[int, frozenset[str]], ...]
 
 
 def content_hash(text: str) -> str:
@@ -44,6 +59,26 @@ def word_shingles(text: str) -> frozenset[str]:
 
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 1.0
+
+
+def containment(part: frozenset[str], whole: frozenset[str]) -> float:
+    """The share of ``part``'s shingles found in ``whole``."""
+    return len(part & whole) / len(part) if part else 1.0
+
+
+def rebuild_text(spans: list[tuple[int, int, str]]) -> str:
+    """The text that chunks ``(start, end, text)``, in order, were cut from, as shingles see it:
+    overlaps are kept once, and a gap between two chunks (only whitespace lies there) is one space."""
+    parts: list[str] = []
+    covered = 0
+    for start, end, text in spans:
+        if end <= covered:
+            continue
+        if parts and start > covered:
+            parts.append(" ")
+        parts.append(text[max(covered - start, 0):])
+        covered = end
+    return "".join(parts)
 
 
 class Fingerprinter:
@@ -67,6 +102,16 @@ class Fingerprinter:
         ]
 
 
+def contained_duplicate(shingles: frozenset[str], original: OriginalSource, threshold: float) -> Duplicate | None:
+    """A "source" duplicate when at least ``threshold`` of ``shingles`` lie in the original
+    source, pointing at its chunk that shares the most shingles (the first on a tie)."""
+    similarity = containment(shingles, original.shingles)
+    if similarity < threshold or not original.chunks:
+        return None
+    chunk_id, _ = max(original.chunks, key=lambda chunk: len(shingles & chunk[1]))
+    return Duplicate("source", chunk_id, round(similarity, 4))
+
+
 def find_duplicates(
     ids: list[int],
     fingerprints: list[Fingerprint],
@@ -74,11 +119,18 @@ def find_duplicates(
     known_bands: dict[BandKey, list[int]],
     known_shingles: dict[int, frozenset[str]],
     threshold: float,
+    originals: Sequence[OriginalSource | None] = (),
 ) -> list[Duplicate | None]:
-    """For each chunk (in order), the original it duplicates, or None when it is new.
-    New chunks become originals for the later ones; the ``known_*`` maps are updated."""
+    """For each item (in order), the original it duplicates, or None when it is new.
+    New items become originals for the later ones; the ``known_*`` maps are updated.
+
+    ``originals`` (one per item, for chunks) names the original of the item's source when that
+    source is a near duplicate: an item matching no known one is then checked for containment
+    in it. A "source" duplicate pointing at a chunk of this batch that is itself a duplicate
+    points at that chunk's original instead, so an original is always a searchable chunk."""
     decisions: list[Duplicate | None] = []
-    for chunk_id, fp in zip(ids, fingerprints):
+    resolved: dict[int, int] = {}  # duplicate id in this batch -> its original
+    for item_id, fp, original in zip(ids, fingerprints, originals or repeat(None)):
         decision = None
         if fp.content_hash in known_hashes:
             decision = Duplicate("exact", known_hashes[fp.content_hash], 1.0)
@@ -87,10 +139,17 @@ def find_duplicates(
             scored = sorted(((jaccard(fp.shingles, known_shingles[c]), -c) for c in candidates), reverse=True)
             if scored and scored[0][0] >= threshold:
                 decision = Duplicate("near", -scored[0][1], round(scored[0][0], 4))
-        if decision is None:
-            known_hashes[fp.content_hash] = chunk_id
-            known_shingles[chunk_id] = fp.shingles
+        if decision is None and original is not None:
+            contained = contained_duplicate(fp.shingles, original, threshold)
+            if contained is not None:
+                target = contained.original_id
+                decision = Duplicate("source", resolved.get(target, target), contained.similarity)
+        if decision is not None:
+            resolved[item_id] = decision.original_id
+        else:
+            known_hashes[fp.content_hash] = item_id
+            known_shingles[item_id] = fp.shingles
             for key in fp.bands:
-                known_bands.setdefault(key, []).append(chunk_id)
+                known_bands.setdefault(key, []).append(item_id)
         decisions.append(decision)
     return decisions
