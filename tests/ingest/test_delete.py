@@ -4,6 +4,7 @@ a duplicate inherits a deleted original's place, status counts follow."""
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from ingest.delete import delete_from_collection
@@ -11,6 +12,7 @@ from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
 from rag.cli import app
 from rag.faiss_index import FaissIndex
+from retrieval.searcher import open_searcher
 from tests.ingest.conftest import write
 
 TEXT = "Reciprocal rank fusion merges a keyword list and a vector list into one ranking of documents."
@@ -55,6 +57,27 @@ def test_delete_by_prefix_promotes_the_copy_and_keeps_stores_in_step(small_setti
     assert counts["docs"]["chunks"] == conn.execute(
         "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id JOIN collections k ON k.id = s.collection_id"
         " WHERE k.name = 'docs'").fetchone()[0]
+
+
+@pytest.mark.parametrize("backend", ["faiss", "pgvector"])
+def test_a_running_searcher_stops_finding_what_was_deleted(small_settings, conn, fake_embedder, tmp_path, backend):
+    settings = small_settings.model_copy(update={"vector_backend": backend, "index_refresh_seconds": 0})
+    write(tmp_path / "old" / "a.txt", TEXT)
+    write(tmp_path / "keep" / "copy.txt", TEXT)
+    write(tmp_path / "keep" / "b.txt", "Dataset versioning records the exact bytes of every training file.")
+    _ingest(settings, fake_embedder, tmp_path / "old", "docs")
+    _ingest(settings, fake_embedder, tmp_path / "keep", "docs")
+    searcher = open_searcher(settings, fake_embedder)
+    try:
+        def sources(mode):
+            return {hit.source.rsplit("/", 1)[-1] for hit in searcher.search(TEXT, k=5, mode=mode)}
+
+        assert "a.txt" in sources("dense") and "a.txt" in sources("bm25")
+        delete_from_collection(settings, "docs", [str((tmp_path / "old").resolve())], fake_embedder)
+        for mode in ("dense", "bm25", "hybrid"):
+            assert "a.txt" not in sources(mode) and "copy.txt" in sources(mode), mode  # the copy took its place
+    finally:
+        searcher.close()
 
 
 def test_cli_deletes_a_whole_collection_as_json(small_settings, conn, fake_embedder, tmp_path, monkeypatch):
