@@ -24,3 +24,9 @@ class InputError(RagError):
 
 class NotFoundError(RagError):
     code = "not_found"
+
+
+class IndexIntegrityError(RagError):
+    """A stored index does not match its build record (a torn or foreign write)."""
+
+    code = "index_integrity"

@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 import psycopg
 
-from rag.errors import RagError
+from rag.errors import IndexIntegrityError
 from rag.settings import Settings
 
 DIMENSION = 384
@@ -40,10 +40,6 @@ HNSW_EF_CONSTRUCTION = 64  # as pgvector's default
 EXACT_SHARE = 0.05
 _FETCH_BATCH = 10_000
 _WRITER_LOCK = 7_201_107  # advisory lock key: one writer of the index file, shared by readers
-
-
-class IndexIntegrityError(RagError):
-    code = "index_integrity"
 
 
 def _as_ids(ids: np.ndarray) -> np.ndarray:

@@ -13,11 +13,11 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import ConfigError, DatabaseError, InputError, NotFoundError, RagError
+from rag.errors import ConfigError, DatabaseError, IndexIntegrityError, InputError, NotFoundError, RagError
 
 log = logging.getLogger("service")
 
-_RAG_STATUS = {InputError: 422, NotFoundError: 404, DatabaseError: 503, ConfigError: 500}
+_RAG_STATUS = {InputError: 422, NotFoundError: 404, DatabaseError: 503, IndexIntegrityError: 503, ConfigError: 500}
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type"}
 
 # How to fix the most common pydantic complaints, by error type.

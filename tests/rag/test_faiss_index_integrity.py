@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from ingest.pipeline import ingest_paths
-from rag.faiss_index import INDEX_FILE, FaissIndex, IndexIntegrityError, latest_checksum
+from rag.errors import IndexIntegrityError
+from rag.faiss_index import INDEX_FILE, FaissIndex, latest_checksum
 from tests.stand_ins import HashingEmbedder
 
 
