@@ -7,17 +7,22 @@ any moment leaves a state the next run completes."""
 
 import time
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import psycopg
 
 from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import ReadError, clean_pages, clean_text
-from ingest.dedup import Fingerprinter, find_duplicates, word_shingles
+from ingest.dedup import (
+    Duplicate, Fingerprint, Fingerprinter, OriginalSource, find_duplicates, rebuild_text, word_shingles,
+)
 from ingest.discovery import Discovered, DuplicateInput, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
 from ingest.report import IngestReport
 from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
-from ingest.store import ChunkRow, SourceRow, allocate_chunk_ids, delete_sources, known_originals, write_source
+from ingest.store import (
+    ChunkRow, SourceRow, allocate_ids, delete_sources, known_originals, known_source_originals, write_source,
+)
 from models.embedder import Embedder, embedder_model_dir, load_embedder
 from rag.console import progress
 from rag.db import connection
@@ -32,6 +37,7 @@ FLUSH_BATCHES = 4  # embed this many embedder batches at once
 class _Prepared:
     source: SourceInput
     replaces: int | None
+    text: str  # the cleaned text, for the source-level near-duplicate check
     chunks: list[Chunk]
     metadata: dict[str, object]  # what reading found (the encoding)
 
@@ -91,7 +97,7 @@ class _Ingestor:
         if not chunks:
             self.report.fail(source.uri, "no text left after cleaning")
             return
-        self.pending.append(_Prepared(source, previous[0] if previous else None, chunks, loaded.metadata))
+        self.pending.append(_Prepared(source, previous[0] if previous else None, text, chunks, loaded.metadata))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.flush_size:
             self.flush()
@@ -103,28 +109,76 @@ class _Ingestor:
             return
         texts = [c.text for p in batch for c in p.chunks]
         fingerprints = self.fingerprinter.fingerprints(texts)
-        ids = allocate_chunk_ids(self.conn, len(texts))
+        ids = allocate_ids(self.conn, "chunks", len(texts))
+        source_ids = allocate_ids(self.conn, "sources", len(batch))
+        source_fingerprints = self.fingerprinter.fingerprints([p.text for p in batch])
+        matches, originals = self._near_duplicate_sources(batch, source_ids, source_fingerprints, ids, fingerprints)
+        decisions = self._chunk_duplicates(batch, ids, fingerprints, originals)
+        vectors = iter(self.embedder.embed([t for t, d in zip(texts, decisions) if d is None]))
+        decided = iter(zip(ids, fingerprints, decisions))
+        for prepared, source_id, source_fingerprint, match in zip(batch, source_ids, source_fingerprints, matches):
+            rows = [
+                ChunkRow(chunk_id, chunk, fingerprint, duplicate, None if duplicate else next(vectors))
+                for chunk, (chunk_id, fingerprint, duplicate) in zip(prepared.chunks, decided)
+            ]
+            self._write(prepared, self._source_row(prepared, source_id, source_fingerprint, match), rows)
+
+    def _near_duplicate_sources(
+        self, batch: list[_Prepared], source_ids: list[int], source_fingerprints: list[Fingerprint],
+        chunk_ids: list[int], chunk_fingerprints: list[Fingerprint],
+    ) -> tuple[list[Duplicate | None], list[OriginalSource | None]]:
+        """For each source of the batch, the source its whole text nearly duplicates (in the
+        collection, or earlier in the batch) and that original's text and chunks, else None."""
+        bands, known_chunks = known_source_originals(
+            self.conn, self.collection, sorted({key for f in source_fingerprints for key in f.bands}),
+            [p.replaces for p in batch if p.replaces],
+        )
+        shingles = {
+            source_id: word_shingles(rebuild_text([(start, end, text) for _, start, end, text in rows]))
+            for source_id, rows in known_chunks.items()
+        }
+        matches = find_duplicates(
+            source_ids, source_fingerprints, {}, bands, shingles, self.settings.near_duplicate_threshold
+        )
+        starts = list(accumulate((len(p.chunks) for p in batch), initial=0))
+        position = {source_id: k for k, source_id in enumerate(source_ids)}
+
+        def original(source_id: int) -> OriginalSource:
+            if source_id in position:  # an earlier source of this batch
+                k = position[source_id]
+                chunks = zip(chunk_ids[starts[k] : starts[k + 1]], chunk_fingerprints[starts[k] : starts[k + 1]])
+                return OriginalSource(source_fingerprints[k].shingles, tuple((c, f.shingles) for c, f in chunks))
+            chunks = [(chunk_id, text) for chunk_id, _, _, text in known_chunks[source_id] if chunk_id is not None]
+            return OriginalSource(shingles[source_id], tuple((c, word_shingles(text)) for c, text in chunks))
+
+        return matches, [original(m.original_id) if m else None for m in matches]
+
+    def _chunk_duplicates(
+        self, batch: list[_Prepared], ids: list[int], fingerprints: list[Fingerprint],
+        originals: list[OriginalSource | None],
+    ) -> list[Duplicate | None]:
+        """Each chunk's decision: a copy of a known or earlier chunk, contained in its source's
+        original (when its source is a near duplicate), or None (new, to embed)."""
         exact, bands, texts_by_id = known_originals(
             self.conn, self.collection, [f.content_hash for f in fingerprints],
             sorted({key for f in fingerprints for key in f.bands}), [p.replaces for p in batch if p.replaces],
         )
         shingles = {chunk_id: word_shingles(text) for chunk_id, text in texts_by_id.items()}
-        decisions = find_duplicates(ids, fingerprints, exact, bands, shingles, self.settings.near_duplicate_threshold)
-        vectors = iter(self.embedder.embed([t for t, d in zip(texts, decisions) if d is None]))
-        decided = iter(zip(ids, fingerprints, decisions))
-        for prepared in batch:
-            rows = [
-                ChunkRow(chunk_id, chunk, fingerprint, duplicate, None if duplicate else next(vectors))
-                for chunk, (chunk_id, fingerprint, duplicate) in zip(prepared.chunks, decided)
-            ]
-            self._write(prepared, rows)
+        per_chunk = [original for prepared, original in zip(batch, originals) for _ in prepared.chunks]
+        threshold = self.settings.near_duplicate_threshold
+        return find_duplicates(ids, fingerprints, exact, bands, shingles, threshold, per_chunk)
 
-    def _write(self, prepared: _Prepared, rows: list[ChunkRow]) -> None:
+    def _source_row(self, prepared: _Prepared, source_id: int, fingerprint: Fingerprint,
+                    near_duplicate: Duplicate | None) -> SourceRow:
         source = prepared.source
-        row = SourceRow(
-            self.collection, source.uri, source.sha256, source.size_bytes, source.mime_type,
+        return SourceRow(
+            source_id, self.collection, source.uri, source.sha256, source.size_bytes, source.mime_type,
             {**self.metadata, **source.metadata, **prepared.metadata}, self.synthetic, self.report.run_id,
+            fingerprint, near_duplicate,
         )
+
+    def _write(self, prepared: _Prepared, row: SourceRow, rows: list[ChunkRow]) -> None:
+        source = prepared.source
         try:
             with self.conn.transaction():
                 removed = delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
@@ -138,6 +192,8 @@ class _Ingestor:
         self.report.added += len(rows)
         self.report.exact_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "exact")
         self.report.near_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "near")
+        self.report.source_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "source")
+        self.report.near_duplicate_sources += row.near_duplicate is not None
 
     def prune(self) -> None:
         """Delete the known sources under the given paths that this run did not find."""

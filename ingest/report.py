@@ -12,10 +12,12 @@ class IngestReport:
     pruned: int = 0
     skipped: int = 0
     duplicates: int = 0  # paths whose file was already read in this run (links)
+    near_duplicate_sources: int = 0  # sources whose whole text nearly duplicates another source
     added: int = 0
     removed: int = 0
     exact_duplicates: int = 0
     near_duplicates: int = 0
+    source_duplicates: int = 0  # chunks contained in the original of their near-duplicate source
     failures: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     run_id: int | None = None
@@ -39,12 +41,14 @@ class IngestReport:
                 "pruned": self.pruned,
                 "skipped": self.skipped,
                 "duplicates": self.duplicates,
+                "near_duplicates": self.near_duplicate_sources,
             },
             "chunks": {
                 "added": self.added,
                 "removed": self.removed,
                 "exact_duplicates": self.exact_duplicates,
                 "near_duplicates": self.near_duplicates,
+                "source_duplicates": self.source_duplicates,
             },
             "failures": [{"source": uri, "error": error} for uri, error in self.failures],
             "seconds": round(self.seconds, 3),

@@ -31,8 +31,10 @@ def test_ingest_json_is_one_document_with_the_documented_shape(cli_env):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert set(document) == {"sources", "chunks", "failures", "seconds", "chunks_per_second"}
-    assert set(document["sources"]) == {"new", "changed", "unchanged", "failed", "pruned", "skipped", "duplicates"}
-    assert set(document["chunks"]) == {"added", "removed", "exact_duplicates", "near_duplicates"}
+    assert set(document["sources"]) == {
+        "new", "changed", "unchanged", "failed", "pruned", "skipped", "duplicates", "near_duplicates"
+    }
+    assert set(document["chunks"]) == {"added", "removed", "exact_duplicates", "near_duplicates", "source_duplicates"}
     assert all(isinstance(v, int) for group in ("sources", "chunks") for v in document[group].values())
     assert document["sources"]["new"] == 2 and document["failures"] == []
 
