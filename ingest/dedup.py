@@ -102,11 +102,19 @@ class Fingerprinter:
         ]
 
 
+def containment_threshold(jaccard_threshold: float) -> float:
+    """The containment that allows a chunk as much new text as Jaccard ``t`` allows between two
+    chunks of one size: there, shared/size >= 2t / (1 + t) (0.89 for 0.8), so a chunk carrying a
+    new sentence is no more likely to be dropped from search here than at the chunk level."""
+    return 2 * jaccard_threshold / (1 + jaccard_threshold)
+
+
 def contained_duplicate(shingles: frozenset[str], original: OriginalSource, threshold: float) -> Duplicate | None:
-    """A "source" duplicate when at least ``threshold`` of ``shingles`` lie in the original
-    source, pointing at its chunk that shares the most shingles (the first on a tie)."""
+    """A "source" duplicate when ``shingles`` lie in the original source at least as much as
+    Jaccard ``threshold`` asks of two chunks (``containment_threshold``), pointing at its chunk
+    that shares the most shingles (the first on a tie)."""
     similarity = containment(shingles, original.shingles)
-    if similarity < threshold or not original.chunks:
+    if similarity < containment_threshold(threshold) or not original.chunks:
         return None
     chunk_id, _ = max(original.chunks, key=lambda chunk: len(shingles & chunk[1]))
     return Duplicate("source", chunk_id, round(similarity, 4))

@@ -1,6 +1,7 @@
 from ingest.chunking import chunk_text
 from ingest.dedup import (
-    Duplicate, Fingerprinter, OriginalSource, containment, find_duplicates, jaccard, rebuild_text, word_shingles,
+    Duplicate, Fingerprinter, OriginalSource, contained_duplicate, containment, containment_threshold, find_duplicates,
+    jaccard, rebuild_text, word_shingles,
 )
 from tests.ingest.prose import CHUNKING, DOCUMENT, NEW_PARAGRAPH, ONE_WORD_EDIT, PARAGRAPH_EDIT
 
@@ -104,6 +105,17 @@ def test_a_chunk_of_new_text_in_a_near_duplicate_source_stays_new(fake_embedder)
     (new,) = [text for text, d in zip(copy, decisions) if d is None]
     assert NEW_PARAGRAPH in new
     assert all(d.kind in ("exact", "source") for d in decisions if d)
+
+
+def test_containment_allows_a_chunk_no_more_new_text_than_jaccard_allows_two_chunks():
+    assert round(containment_threshold(0.8), 3) == 0.889
+    words = [f"w{i}" for i in range(60)]
+    whole = word_shingles(" ".join(words))
+    original = OriginalSource(whole, ((1, whole),))
+    one_new_word = word_shingles(" ".join(words[:30] + ["edited"] + words[31:]))  # 3 of 58 shingles new
+    new_sentence = word_shingles(" ".join(words[:30] + [f"new{i}" for i in range(8)] + words[30:]))  # 10 of 66
+    assert contained_duplicate(one_new_word, original, 0.8) is not None
+    assert containment(new_sentence, whole) > 0.8 and contained_duplicate(new_sentence, original, 0.8) is None
 
 
 def test_a_source_duplicate_of_a_chunk_that_is_itself_a_duplicate_points_at_its_original():
