@@ -40,12 +40,28 @@ def embedder_model_dir() -> Path:
     return model_dir
 
 
-class SentenceTransformerEmbedder:
-    """A loaded sentence-transformers model; ``embed`` batches by ``batch_size``."""
+def token_batches(lengths: list[int], max_texts: int, max_tokens: int) -> list[list[int]]:
+    """Indices of texts grouped longest first, each group at most ``max_texts`` texts and, padded
+    to its longest, at most ``max_tokens`` tokens (a single text longer than that goes alone).
+    Attention memory grows with texts x length^2, so long chunks go in smaller groups."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    batches: list[list[int]] = []
+    for index in order:
+        batch = batches[-1] if batches else None
+        if batch and len(batch) < max_texts and (len(batch) + 1) * lengths[batch[0]] <= max_tokens:
+            batch.append(index)
+        else:
+            batches.append([index])
+    return batches
 
-    def __init__(self, model: Any, model_dir: Path, batch_size: int):
+
+class SentenceTransformerEmbedder:
+    """A loaded sentence-transformers model; ``embed`` runs forwards of at most ``batch_size``
+    texts and ``batch_tokens`` padded tokens."""
+
+    def __init__(self, model: Any, model_dir: Path, batch_size: int, batch_tokens: int):
         self._model = model
-        self._batch_size = batch_size
+        self._batch_size, self._batch_tokens = batch_size, batch_tokens
         self.model_dir = model_dir
         self.tokenizer = model.tokenizer
         self.dimension = int(model.get_embedding_dimension())
@@ -53,16 +69,19 @@ class SentenceTransformerEmbedder:
         self.max_tokens = int(model.max_seq_length) - 2
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+            return vectors
+        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens + 2)["input_ids"]
+        for batch in token_batches([len(ids) for ids in encoded], self._batch_size, self._batch_tokens):
+            vectors[batch] = self._model.encode(
+                [texts[i] for i in batch],
+                batch_size=len(batch),
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return vectors
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -74,4 +93,4 @@ def load_embedder(settings: Settings) -> Embedder:
         torch.set_num_threads(settings.torch_threads)
     model_dir = embedder_model_dir()
     model = SentenceTransformer(str(model_dir), device="cpu")
-    return SentenceTransformerEmbedder(model, model_dir, settings.embed_batch_size)
+    return SentenceTransformerEmbedder(model, model_dir, settings.embed_batch_size, settings.embed_batch_tokens)

@@ -18,7 +18,10 @@ class Settings(BaseSettings):
     # Ingest
     chunk_tokens: int = Field(256, ge=16, le=512, description="Chunk size in embedder tokens.")
     chunk_overlap: int = Field(32, ge=0, description="Tokens shared by consecutive chunks.")
-    embed_batch_size: int = Field(64, ge=1, description="Texts per embedder forward pass.")
+    embed_batch_size: int = Field(64, ge=1, description="Most texts per embedder forward pass.")
+    embed_batch_tokens: int = Field(
+        4096, ge=256, description="Most tokens (padded) per embedder forward pass: bounds its memory for long chunks."
+    )
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard for near duplicates.")
     max_source_bytes: int = Field(50_000_000, ge=1, description="Largest file ingested, in bytes; a larger one fails by name.")
 

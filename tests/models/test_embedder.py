@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from models.embedder import embedder_model_dir
+from models.embedder import SentenceTransformerEmbedder, embedder_model_dir, token_batches
 
 
 def test_model_dir_is_the_packaged_sentence_transformers_folder():
@@ -25,3 +25,17 @@ def test_similar_texts_score_higher(embedder):
         ["how do vector databases index embeddings", "vector stores index embeddings with HNSW", "bread recipe"]
     )
     assert query @ near > query @ far
+
+
+def test_token_batches_go_longest_first_within_both_limits():
+    lengths = [10, 200, 50, 200, 40, 300]
+    assert token_batches(lengths, max_texts=3, max_tokens=400) == [[5], [1, 3], [2, 4, 0]]
+    assert token_batches([5000], max_texts=8, max_tokens=400) == [[0]]  # too long for any batch: alone
+    assert token_batches([], max_texts=8, max_tokens=400) == []
+
+
+@pytest.mark.slow
+def test_vectors_keep_the_input_order_whatever_the_batches(embedder):
+    texts = ["short", "a much longer text about hybrid search and reciprocal rank fusion " * 8, "x y", "bread"]
+    small = SentenceTransformerEmbedder(embedder._model, embedder.model_dir, batch_size=64, batch_tokens=256)
+    np.testing.assert_allclose(small.embed(texts), np.stack([embedder.embed([t])[0] for t in texts]), atol=1e-5)
