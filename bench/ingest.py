@@ -6,19 +6,25 @@ embedder alone, and prints both rates, their ratio and the peak RSS. It also tim
 embedder inside the pipeline: on a machine shared with other jobs the load changes between
 the two passes, while the embedder's share of the pipeline's own wall time does not care.
 
-Run from the repository root:  .venv/bin/python -m bench.ingest [--rows N] [--chunk-tokens 64]"""
+With ``--single-line-mb 5 20``, it also ingests one single-line text file of each size (the
+corpus's words run together, no newline) in a child process of its own, and prints that
+process's peak RSS before and after the ingest: memory bounded by the file, whatever its
+shape, and the file bounded by RAG_MAX_SOURCE_BYTES.
+
+Run from the repository root:  .venv/bin/python -m bench.ingest [--rows N] [--chunk-tokens 64] [--single-line-mb 5 20]"""
 
 import argparse
 import json
 import resource
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from ingest.pipeline import FLUSH_BATCHES, ingest_paths
-from models.embedder import load_embedder
+from models.embedder import Embedder, load_embedder
 from rag.db import connection
-from models.embedder import Embedder
 from rag.settings import Settings
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield" / "corpus.jsonl"
@@ -55,13 +61,53 @@ class TimedEmbedder:
         return vectors
 
 
+def _single_line_file(corpus: Path, megabytes: float, folder: Path) -> Path:
+    """The corpus's texts joined by spaces, repeated to ``megabytes``, as one line."""
+    words = " ".join(json.loads(line)["text"] for line in corpus.open(encoding="utf-8")).encode()
+    target, size = folder / "single-line.txt", int(megabytes * 1_000_000)
+    with target.open("wb") as out:
+        for _ in range(size // len(words)):
+            out.write(words + b" ")
+        out.write(words[: size % len(words)])
+    return target
+
+
+def single_line_case(corpus: Path, megabytes: float) -> dict[str, object]:
+    """In this (child) process: ingest one single-line file; its peak RSS before and after."""
+    with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
+        settings = Settings(data_dir=Path(tmp) / "data", database_url=None)
+        path = _single_line_file(corpus, megabytes, Path(tmp))
+        embedder = load_embedder(settings)
+        embedder.embed(["warm up the model"] * settings.embed_batch_size)
+        with connection(settings) as conn:
+            conn.execute("SELECT 1")
+        before = _peak_rss_mib()
+        report = ingest_paths(settings, [path], collection="bench", embedder=embedder, show_progress=False)
+        after = _peak_rss_mib()
+    return {
+        "file_mb": megabytes, "chunks": report.added, "seconds": round(report.seconds, 1),
+        "peak_rss_mib_before": round(before), "peak_rss_mib_after": round(after),
+        "growth_mib_per_input_mb": round((after - before) / megabytes, 1),
+    }
+
+
+def _in_child(corpus: Path, megabytes: float) -> dict[str, object]:
+    command = [sys.executable, "-m", "bench.ingest", "--corpus", str(corpus), "--child-single-line-mb", str(megabytes)]
+    return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="a BEIR corpus.jsonl")
     parser.add_argument("--rows", type=int, default=None, help="use only the first N rows")
     parser.add_argument("--chunk-tokens", type=int, default=64)
     parser.add_argument("--chunk-overlap", type=int, default=8)
+    parser.add_argument("--single-line-mb", type=float, nargs="*", default=[], help="single-line file sizes to ingest")
+    parser.add_argument("--child-single-line-mb", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child_single_line_mb:
+        print(json.dumps(single_line_case(args.corpus, args.child_single_line_mb)))
+        return
 
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         settings = Settings(
@@ -96,6 +142,7 @@ def main() -> None:
         "ratio": round(pipeline_rate / raw_rate, 3),
         "embedder_share_of_pipeline_wall_time": round(timed.seconds / report.seconds, 3),
         "peak_rss_mib_before_ingest": round(rss_before), "peak_rss_mib_after_ingest": round(rss_pipeline),
+        "single_line_files": [_in_child(args.corpus, megabytes) for megabytes in args.single_line_mb],
     }, indent=2))
 
 

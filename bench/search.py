@@ -26,6 +26,7 @@ import numpy as np
 
 from rag.db import connection
 from rag.faiss_index import FaissIndex
+from rag.pgvector_index import ensure_pgvector_index
 from rag.settings import Settings
 from retrieval.searcher import open_searcher
 
@@ -71,7 +72,6 @@ def load_corpus(
     vectors = _unit(embedder.centres[centres] + embedder.spread * rng.standard_normal((chunks, DIM)).astype(np.float32))
     sources = (chunks + CHUNKS_PER_SOURCE - 1) // CHUNKS_PER_SOURCE
     with connection(settings) as conn:
-        conn.execute("DROP INDEX chunks_embedding_hnsw")
         collection = conn.execute("INSERT INTO collections (name) VALUES ('bench') RETURNING id").fetchone()[0]
         with conn.cursor().copy(
             "COPY sources (id, collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic) FROM STDIN"
@@ -90,9 +90,7 @@ def load_corpus(
         conn.commit()
         timings["copy_s"] = time.perf_counter() - started
         started = time.perf_counter()
-        conn.execute("SET maintenance_work_mem = '1GB'")
-        conn.execute("CREATE INDEX chunks_embedding_hnsw ON chunks USING hnsw (embedding vector_cosine_ops)")
-        conn.commit()
+        ensure_pgvector_index(conn)
         timings["pgvector_hnsw_build_s"] = time.perf_counter() - started
         started = time.perf_counter()
         index = FaissIndex.load(settings)

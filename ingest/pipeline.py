@@ -1,11 +1,17 @@
 """The ingest pipeline: discover -> clean -> chunk -> dedup -> embed -> write, streaming.
 
-Sources are prepared one by one and flushed in batches of chunks, so the embedder sees full
-batches even when every source is one short JSONL row. Each source is then written in its
-own transaction; the FAISS index is reconciled from Postgres at the end, so a run killed at
-any moment leaves a state the next run completes."""
+Sources are prepared (read, cleaned, chunked) one by one on the calling thread and flushed in
+batches of chunks, so the embedder sees full batches even when every source is one short JSONL
+row. A flush (dedup, embed, write) runs on one writer thread while the next batch is prepared:
+the database connection is used by that thread alone while it runs, at most one batch waits,
+and chunking has a tokenizer of its own. Each source is written in its own transaction; the
+FAISS index is reconciled from Postgres at the end, so a run killed at any moment leaves a
+state the next run completes."""
 
+import copy
+import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import accumulate
 from pathlib import Path
@@ -28,6 +34,7 @@ from rag.console import progress
 from rag.db import connection
 from rag.errors import InputError
 from rag.faiss_index import sync_index
+from rag.pgvector_index import ensure_pgvector_index
 from rag.settings import Settings
 
 FLUSH_BATCHES = 4  # embed this many embedder batches at once
@@ -47,7 +54,7 @@ class _Ingestor:
 
     def __init__(self, settings: Settings, conn: psycopg.Connection, embedder: Embedder | None,
                  report: IngestReport, collection: int, known: dict[str, tuple[int, str]],
-                 metadata: dict[str, str], synthetic: bool):
+                 metadata: dict[str, str], synthetic: bool, writer: ThreadPoolExecutor):
         self.settings, self.conn, self._embedder, self.report = settings, conn, embedder, report
         self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
         self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
@@ -55,6 +62,9 @@ class _Ingestor:
         self.pending: list[_Prepared] = []
         self.pending_chunks = 0
         self.seen: set[str] = set()
+        self._writer, self._flushing = writer, None  # the flush running on the writer thread
+        self._report_lock = threading.Lock()  # failures are counted from both threads
+        self._chunk_tokenizer = None
 
     @property
     def embedder(self) -> Embedder:
@@ -63,6 +73,18 @@ class _Ingestor:
             self._embedder = load_embedder(self.settings)
         return self._embedder
 
+    @property
+    def chunk_tokenizer(self):
+        """A copy of the embedder's tokenizer: a fast tokenizer is not safe to share with the
+        embedding running on the writer thread."""
+        if self._chunk_tokenizer is None:
+            self._chunk_tokenizer = copy.deepcopy(self.embedder.tokenizer)
+        return self._chunk_tokenizer
+
+    def _fail(self, uri: str, error: str) -> None:
+        with self._report_lock:
+            self.report.fail(uri, error)
+
     def take(self, item: Discovered) -> None:
         if isinstance(item, SkippedInput):
             self.report.skipped += 1
@@ -70,9 +92,9 @@ class _Ingestor:
             self.report.duplicates += 1
         elif isinstance(item, FailedInput):
             self.seen.add(item.uri)
-            self.report.fail(item.uri, item.error)
+            self._fail(item.uri, item.error)
         elif item.uri in self.seen:
-            self.report.fail(item.uri, "the same source uri appears twice in this run (a repeated JSONL id?)")
+            self._fail(item.uri, "the same source uri appears twice in this run (a repeated JSONL id?)")
         else:
             self.seen.add(item.uri)
             self._prepare(item)
@@ -87,26 +109,43 @@ class _Ingestor:
             text, page_starts = clean_pages(loaded.pages) if loaded.paged else (clean_text(loaded.text), [])
             max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
             overlap = min(self.settings.chunk_overlap, max_tokens // 2)
-            chunks = chunk_text(text, self.embedder.tokenizer, max_tokens, overlap, page_starts) if text else []
+            chunks = chunk_text(text, self.chunk_tokenizer, max_tokens, overlap, page_starts) if text else []
         except ReadError as exc:
-            self.report.fail(source.uri, str(exc))
+            self._fail(source.uri, str(exc))
             return
         except Exception as exc:  # a reader, parser or chunking bug fails this source alone, by name
-            self.report.fail(source.uri, f"{type(exc).__name__}: {exc}")
+            self._fail(source.uri, f"{type(exc).__name__}: {exc}")
             return
         if not chunks:
-            self.report.fail(source.uri, "no text left after cleaning")
+            self._fail(source.uri, "no text left after cleaning")
             return
         self.pending.append(_Prepared(source, previous[0] if previous else None, text, chunks, loaded.metadata))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.flush_size:
-            self.flush()
+            self._hand_over()
 
-    def flush(self) -> None:
-        """Dedup, embed and write the pending sources, each in its own transaction."""
+    def _hand_over(self) -> None:
+        """Start flushing the pending batch on the writer thread, once the previous flush is
+        done (its error, if any, is raised here)."""
+        self.wait()
         batch, self.pending, self.pending_chunks = self.pending, [], 0
-        if not batch:
-            return
+        if batch:
+            self._flushing = self._writer.submit(self._flush, batch)
+
+    def wait(self) -> None:
+        """Until the running flush is done; after it, this thread may use the connection."""
+        flushing: Future | None = self._flushing
+        self._flushing = None
+        if flushing is not None:
+            flushing.result()
+
+    def finish(self) -> None:
+        """Flush what is pending and wait for it."""
+        self._hand_over()
+        self.wait()
+
+    def _flush(self, batch: list[_Prepared]) -> None:
+        """On the writer thread: dedup, embed and write the batch, each source in its own transaction."""
         texts = [c.text for p in batch for c in p.chunks]
         fingerprints = self.fingerprinter.fingerprints(texts)
         ids = allocate_ids(self.conn, "chunks", len(texts))
@@ -184,7 +223,7 @@ class _Ingestor:
                 removed = delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
                 write_source(self.conn, row, rows)
         except psycopg.Error as exc:
-            self.report.fail(source.uri, f"database write failed: {exc}".strip())
+            self._fail(source.uri, f"database write failed: {exc}".strip())
             return
         self.report.removed += removed
         self.report.changed += prepared.replaces is not None
@@ -232,20 +271,25 @@ def ingest_paths(
         parameters = _parameters(settings, paths, synthetic, prune)
         report.run_id = start_run(conn, collection_key, parameters)
         known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
-        ingestor = _Ingestor(settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic)
         try:
-            targets: set[Path] = set()
-            items = (item for path in paths for item in discover(path, targets, settings.max_source_bytes))
-            bar = progress(items, desc="ingest", unit="source") if show_progress else items
-            for item in bar:
-                ingestor.take(item)
-                if show_progress:
-                    rate = report.added / max(time.perf_counter() - started, 1e-9)
-                    bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
-            ingestor.flush()
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
+                ingestor = _Ingestor(
+                    settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic, writer
+                )
+                targets: set[Path] = set()
+                items = (item for path in paths for item in discover(path, targets, settings.max_source_bytes))
+                bar = progress(items, desc="ingest", unit="source") if show_progress else items
+                for item in bar:
+                    ingestor.take(item)
+                    if show_progress:
+                        rate = report.added / max(time.perf_counter() - started, 1e-9)
+                        bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
+                ingestor.finish()
             if prune:
                 ingestor.prune()
             report.index_build_id = sync_index(settings, conn, report.run_id)
+            if settings.vector_backend == "pgvector":
+                ensure_pgvector_index(conn)
         except Exception:
             # An error that stops the run (a database error) still leaves it a final status; the
             # sources committed so far stay. A kill or Ctrl-C leaves it 'running', and the next

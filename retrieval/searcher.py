@@ -198,6 +198,10 @@ class Searcher:
         from retrieval.dense import FaissRetriever, PgvectorRetriever
 
         if self.settings.vector_backend == "pgvector":
+            from rag.pgvector_index import ensure_pgvector_index
+
+            with self._pool.connection() as conn:
+                ensure_pgvector_index(conn)
             return PgvectorRetriever(self._pool, embedder, self.settings.hnsw_ef_search)
         import faiss
 
