@@ -1,6 +1,6 @@
 """The ingest pipeline: discover -> clean -> chunk -> dedup -> embed -> write, streaming.
 
-Sources are prepared (read, cleaned, chunked) one by one on the calling thread and flushed in
+Sources are prepared (read, cleaned, chunked, fingerprinted) one by one on the calling thread and flushed in
 batches of chunks, so the embedder sees full batches even when every source is one short JSONL
 row. A flush (dedup, embed, write) runs on one writer thread while the next batch is prepared:
 the database connection is used by that thread alone while it runs, at most one batch waits,
@@ -44,8 +44,9 @@ FLUSH_BATCHES = 4  # embed this many embedder batches at once
 class _Prepared:
     source: SourceInput
     replaces: int | None
-    text: str  # the cleaned text, for the source-level near-duplicate check
+    fingerprint: Fingerprint  # of the whole cleaned text, for the source-level near-duplicate check
     chunks: list[Chunk]
+    chunk_fingerprints: list[Fingerprint]
     metadata: dict[str, object]  # what reading found (the encoding)
 
 
@@ -110,6 +111,7 @@ class _Ingestor:
             max_tokens = min(self.settings.chunk_tokens, self.embedder.max_tokens)
             overlap = min(self.settings.chunk_overlap, max_tokens // 2)
             chunks = chunk_text(text, self.chunk_tokenizer, max_tokens, overlap, page_starts) if text else []
+            fingerprint, *chunk_fingerprints = self.fingerprinter.fingerprints([text] + [c.text for c in chunks])
         except ReadError as exc:
             self._fail(source.uri, str(exc))
             return
@@ -119,7 +121,9 @@ class _Ingestor:
         if not chunks:
             self._fail(source.uri, "no text left after cleaning")
             return
-        self.pending.append(_Prepared(source, previous[0] if previous else None, text, chunks, loaded.metadata))
+        self.pending.append(_Prepared(
+            source, previous[0] if previous else None, fingerprint, chunks, chunk_fingerprints, loaded.metadata,
+        ))
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.flush_size:
             self._hand_over()
@@ -147,10 +151,10 @@ class _Ingestor:
     def _flush(self, batch: list[_Prepared]) -> None:
         """On the writer thread: dedup, embed and write the batch, each source in its own transaction."""
         texts = [c.text for p in batch for c in p.chunks]
-        fingerprints = self.fingerprinter.fingerprints(texts)
+        fingerprints = [f for p in batch for f in p.chunk_fingerprints]
         ids = allocate_ids(self.conn, "chunks", len(texts))
         source_ids = allocate_ids(self.conn, "sources", len(batch))
-        source_fingerprints = self.fingerprinter.fingerprints([p.text for p in batch])
+        source_fingerprints = [p.fingerprint for p in batch]
         matches, originals = self._near_duplicate_sources(batch, source_ids, source_fingerprints, ids, fingerprints)
         decisions = self._chunk_duplicates(batch, ids, fingerprints, originals)
         vectors = iter(self.embedder.embed([t for t, d in zip(texts, decisions) if d is None]))
