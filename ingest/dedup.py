@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import islice, repeat
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -81,6 +81,20 @@ def rebuild_text(spans: list[tuple[int, int, str]]) -> str:
     return "".join(parts)
 
 
+_EMPTY = MinHash(num_perm=NUM_PERM)
+_SLICE = 20_000  # shingles hashed at once: MinHash's temporaries are shingles x permutations x 8 bytes
+
+
+def _signature(shingles: frozenset[str]) -> np.ndarray:
+    """The MinHash values of ``shingles``, hashed a slice at a time (a whole 5 MB text has
+    ~10^6 shingles: at once, ~1 GB of temporaries)."""
+    minhash = _EMPTY.copy()
+    items = iter(shingles)
+    while batch := [s.encode() for s in islice(items, _SLICE)]:
+        minhash.update_batch(batch)
+    return minhash.hashvalues
+
+
 class Fingerprinter:
     """MinHash signatures cut into LSH bands for ``threshold`` (datasketch's choice, weighted
     towards recall: a false candidate only costs one exact Jaccard)."""
@@ -93,8 +107,7 @@ class Fingerprinter:
 
     def fingerprints(self, texts: list[str]) -> list[Fingerprint]:
         shingle_sets = [word_shingles(text) for text in texts]
-        signatures = MinHash.bulk([[s.encode() for s in shingles] for shingles in shingle_sets], num_perm=NUM_PERM)
-        matrix = np.stack([m.hashvalues for m in signatures])[:, : self.bands * self.rows]
+        matrix = np.stack([_signature(shingles) for shingles in shingle_sets])[:, : self.bands * self.rows]
         folded = (matrix.reshape(len(texts), self.bands, self.rows) * self._fold).sum(axis=2).view(np.int64)
         return [
             Fingerprint(content_hash(text), shingles, tuple(enumerate(row.tolist())))

@@ -3,6 +3,7 @@
 ``load_embedder(settings)`` is the one place that loads it; callers receive an ``Embedder``
 and only use the Protocol, so tests can hand the pipeline a cheap stand-in."""
 
+import ctypes
 import importlib.util
 from pathlib import Path
 from typing import Any, Protocol
@@ -40,6 +41,20 @@ def embedder_model_dir() -> Path:
     return model_dir
 
 
+def _heap_trimmer():
+    """glibc's ``malloc_trim``, else a no-op (macOS, musl). glibc keeps the freed blocks of a
+    forward's tensors in its heap, and batches of varying shapes then grow the process: over a
+    2 MB single-line file, +427 MiB peak; trimmed after each forward, +199 MiB, same speed."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return lambda: None
+    return lambda: libc.malloc_trim(0)
+
+
+_trim_heap = _heap_trimmer()
+
+
 def token_batches(lengths: list[int], max_texts: int, max_tokens: int) -> list[list[int]]:
     """Indices of texts grouped longest first, each group at most ``max_texts`` texts and, padded
     to its longest, at most ``max_tokens`` tokens (a single text longer than that goes alone).
@@ -72,8 +87,7 @@ class SentenceTransformerEmbedder:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         if not texts:
             return vectors
-        encoded = self.tokenizer(texts, truncation=True, max_length=self.max_tokens + 2)["input_ids"]
-        for batch in token_batches([len(ids) for ids in encoded], self._batch_size, self._batch_tokens):
+        for batch in token_batches(self._token_counts(texts), self._batch_size, self._batch_tokens):
             vectors[batch] = self._model.encode(
                 [texts[i] for i in batch],
                 batch_size=len(batch),
@@ -81,7 +95,19 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True,
                 show_progress_bar=False,
             )
+            _trim_heap()
         return vectors
+
+    def _token_counts(self, texts: list[str], slice_size: int = 256) -> list[int]:
+        """Each text's length in model tokens (a slice at a time: the ids are Python lists)."""
+        counts: list[int] = []
+        for start in range(0, len(texts), slice_size):
+            encoded = self.tokenizer(
+                texts[start : start + slice_size], truncation=True, max_length=self.max_tokens + 2,
+                return_attention_mask=False, return_token_type_ids=False,
+            )["input_ids"]
+            counts.extend(len(ids) for ids in encoded)
+        return counts
 
 
 def load_embedder(settings: Settings) -> Embedder:
