@@ -3,7 +3,6 @@ a duplicate inherits a deleted original's place, status counts follow."""
 
 import json
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -13,22 +12,13 @@ from ingest.status import ingest_status
 from rag.cli import app
 from rag.faiss_index import FaissIndex
 from retrieval.searcher import open_searcher
-from tests.ingest.conftest import write
+from tests.ingest.conftest import assert_stores_agree, write
 
 TEXT = "Reciprocal rank fusion merges a keyword list and a vector list into one ranking of documents."
 
 
 def _ingest(settings, embedder, folder, collection):
     return ingest_paths(settings, [folder], collection=collection, embedder=embedder, show_progress=False)
-
-
-def _assert_stores_agree(settings, conn):
-    rows = conn.cursor(binary=True).execute(
-        "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id").fetchall()
-    index = FaissIndex.load_verified(settings, conn)
-    order = np.argsort(index.ids())
-    assert index.ids()[order].tolist() == [r[0] for r in rows]
-    np.testing.assert_array_equal(index.vectors()[order], np.stack([r[1].to_numpy() for r in rows]))
 
 
 def test_delete_by_prefix_promotes_the_copy_and_keeps_stores_in_step(small_settings, conn, fake_embedder, tmp_path):
@@ -51,7 +41,7 @@ def test_delete_by_prefix_promotes_the_copy_and_keeps_stores_in_step(small_setti
     assert conn.execute("SELECT count(*) FROM sources WHERE uri LIKE %s", (old_prefix + "%",)).fetchone()[0] == 0
     assert conn.execute("SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
                         " WHERE s.uri = %s AND c.embedding IS NULL", (copy_uri,)).fetchone()[0] == 0
-    _assert_stores_agree(small_settings, conn)
+    assert_stores_agree(small_settings, conn)
     counts = {c["name"]: c for c in ingest_status(conn, small_settings)["collections"]}
     assert counts["docs"]["sources"] == 2 and counts["other"]["sources"] == 1
     assert counts["docs"]["chunks"] == conn.execute(

@@ -11,7 +11,7 @@ from ingest.delete import delete_from_collection
 from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
 from rag.faiss_index import FaissIndex
-from tests.ingest.conftest import write
+from tests.ingest.conftest import assert_stores_agree, write
 from tests.ingest.prose import CHUNKING, DOCUMENT, NEW_PARAGRAPH, ONE_WORD_EDIT, PARAGRAPH_EDIT
 
 DOCS = {
@@ -40,16 +40,6 @@ def corpus(tmp_path):
 
 def run(settings, embedder, paths, **kwargs):
     return ingest_paths(settings, paths, collection="docs", embedder=embedder, show_progress=False, **kwargs)
-
-
-def assert_stores_agree(settings, conn):
-    searchable = sorted(r[0] for r in conn.execute("SELECT id FROM chunks WHERE embedding IS NOT NULL"))
-    assert sorted(FaissIndex.load(settings).ids().tolist()) == searchable
-    dangling = conn.execute(
-        "SELECT count(*) FROM chunks c WHERE c.embedding IS NULL"
-        " AND NOT EXISTS (SELECT 1 FROM duplicates d WHERE d.chunk_id = c.id)"
-    ).fetchone()[0]
-    assert dangling == 0  # every unsearchable chunk is a recorded duplicate
 
 
 def test_first_run_ingests_everything_and_stores_agree(small_settings, conn, fake_embedder, corpus):
