@@ -61,6 +61,15 @@ class TimedEmbedder:
         return vectors
 
 
+def _ready(settings: Settings) -> Embedder:
+    """The warmed-up embedder, with the embedded server started: both outside what is measured."""
+    embedder = load_embedder(settings)
+    embedder.embed(["warm up the model"] * settings.embed_batch_size)
+    with connection(settings) as conn:
+        conn.execute("SELECT 1")
+    return embedder
+
+
 def _single_line_file(corpus: Path, megabytes: float, folder: Path) -> Path:
     """The corpus's texts joined by spaces, repeated to ``megabytes``, as one line."""
     words = " ".join(json.loads(line)["text"] for line in corpus.open(encoding="utf-8")).encode()
@@ -77,10 +86,7 @@ def single_line_case(corpus: Path, megabytes: float) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         settings = Settings(data_dir=Path(tmp) / "data", database_url=None)
         path = _single_line_file(corpus, megabytes, Path(tmp))
-        embedder = load_embedder(settings)
-        embedder.embed(["warm up the model"] * settings.embed_batch_size)
-        with connection(settings) as conn:
-            conn.execute("SELECT 1")
+        embedder = _ready(settings)
         before = _peak_rss_mib()
         report = ingest_paths(settings, [path], collection="bench", embedder=embedder, show_progress=False)
         after = _peak_rss_mib()
@@ -115,10 +121,7 @@ def main() -> None:
             chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap,
         )
         corpus = _corpus(args.corpus, args.rows, Path(tmp))
-        embedder = load_embedder(settings)
-        embedder.embed(["warm up the model"] * settings.embed_batch_size)
-        with connection(settings) as conn:  # start the embedded server outside the timing
-            conn.execute("SELECT 1")
+        embedder = _ready(settings)
         rss_before = _peak_rss_mib()
 
         timed = TimedEmbedder(embedder)

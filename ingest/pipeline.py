@@ -1,12 +1,12 @@
 """The ingest pipeline: discover -> clean -> chunk -> dedup -> embed -> write, streaming.
 
-Sources are prepared (read, cleaned, chunked, fingerprinted) one by one on the calling thread and flushed in
-batches of chunks, so the embedder sees full batches even when every source is one short JSONL
-row. A flush (dedup, embed, write) runs on one writer thread while the next batch is prepared:
-the database connection is used by that thread alone while it runs, at most one batch waits,
-and chunking has a tokenizer of its own. Each source is written in its own transaction; the
-FAISS index is reconciled from Postgres at the end, so a run killed at any moment leaves a
-state the next run completes."""
+Sources are prepared (read, cleaned, chunked, fingerprinted) one by one on the calling thread
+and flushed in batches of chunks, so the embedder sees full batches even when every source is
+one short JSONL row. A flush (dedup lookups, embed, write) runs on one writer thread while the
+next batch is prepared: the database connection is used by that thread alone while it runs, at
+most one batch waits, and chunking has a tokenizer of its own. Each source is written in its own
+transaction; the FAISS index is reconciled from Postgres at the end, so a run killed at any
+moment leaves a state the next run completes."""
 
 import copy
 import threading

@@ -71,7 +71,10 @@ class Settings(BaseSettings):
         description="Free decoding: make an answer that is not the refusal end with a valid [n] marker "
         "(models/cite_constraint.py).",
     )
-    redact_pii: bool = Field(True, description="Redact emails, phones, card numbers and IPs in what the log stores: queries, prompts, answers, session ids, filter values.")
+    redact_pii: bool = Field(
+        True, description="Redact emails, phones, card numbers and IPs in what the log stores: queries, prompts, "
+        "answers, session ids, filter values.",
+    )
 
     # Service
     service_host: str = Field("127.0.0.1", description="Interface `rag serve` binds to by default.")
