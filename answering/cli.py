@@ -2,7 +2,7 @@
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from cli.console import JSON_OPTION, load_settings, print_json
 
 
 def ask(
@@ -30,7 +30,7 @@ def ask(
 
     from answering.compose import compose_answerer
     from answering.pipeline import AnswerRequest
-    from rag.db import connection
+    from core.db import connection
     from retrieval.filters import parse_filter_args
 
     settings = load_settings()

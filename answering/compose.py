@@ -9,7 +9,7 @@ from models.generator import Generator, load_generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.registry import ModelRecord
 from models.serving import resolve_model
-from rag.settings import Settings
+from core.settings import Settings
 
 
 def compose_answerer(

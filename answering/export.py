@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 
 _PASSAGES = (
     "SELECT coalesce(jsonb_agg(jsonb_build_object('rank', p.rank, 'chunk_id', p.chunk_id, 'score', p.score,"

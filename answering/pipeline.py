@@ -3,7 +3,7 @@
 
 One request: find the session's previous turn and rewrite a follow-up into a standalone
 query; retrieve the top k passages (hybrid); answer from them with the one answer function
-(``models.answer``) under the model's answer policy; name the cited chunks; write the log row
+(``answering.answer``) under the model's answer policy; name the cited chunks; write the log row
 (with the policy and the refusal signals) and its passage rows in one transaction. ``stream``
 yields the answer's text pieces then the ``AnswerResult``; a consumer that stops early (a
 client gone) still gets its row, marked ``incomplete``."""
@@ -19,19 +19,19 @@ import psycopg
 
 from answering.followup import rewrite_follow_up
 from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, stored_session_id, write_log
-from models.answer import Answer, answer_stream
+from answering.answer import Answer, answer_stream
 from models.embedder import Embedder
 from models.generator import Generator
 from models.policy import AnswerPolicy
 from models.registry import ModelRecord
-from rag.settings import Settings
-from retrieval.bm25_store import latest_ingest_stamp
+from core.settings import Settings
+from index.builds import latest_ingest_stamp
 from retrieval.filters import Filter, collection_filter
 
 
 class Searcher(Protocol):
     """The part of ``retrieval.searcher.Searcher`` the pipeline uses: the search, and its
-    embedder for the relevance gate (``models.answer``)."""
+    embedder for the relevance gate (``answering.answer``)."""
 
     embedder: Embedder
 

@@ -1,4 +1,4 @@
 """Benchmarks (``python -m bench.NAME``). Importing ``rag`` first sets its OpenMP wait policy
 before any benchmark loads torch (see ``rag/__init__.py``)."""
 
-import rag  # noqa: F401
+import core  # noqa: F401

@@ -38,7 +38,7 @@ import torch
 
 from models.decoding import Decoder
 from models.generator import ensure_base_model
-from rag.settings import Settings
+from core.settings import Settings
 
 PROMPT_FILE = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -187,7 +187,7 @@ HTTP_QUESTIONS = [
 
 
 def _rag_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from rag.cli import main; main()", *args]
+    return [sys.executable, "-c", "from cli.main import main; main()", *args]
 
 
 def _start_rag_serve(port: int):

@@ -24,8 +24,8 @@ from pathlib import Path
 
 from ingest.pipeline import FLUSH_BATCHES, ingest_paths
 from models.embedder import Embedder, load_embedder
-from rag.db import connection
-from rag.settings import Settings
+from core.db import connection
+from core.settings import Settings
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield" / "corpus.jsonl"
 

@@ -1,4 +1,4 @@
-"""Choose ``RAG_REFUSAL_THRESHOLD`` from data: the relevance gate's signal (``models.answer``:
+"""Choose ``RAG_REFUSAL_THRESHOLD`` from data: the relevance gate's signal (``answering.answer``:
 the best cosine of a 30-word window of the retrieved passages, at the service's default k) for
 questions the corpus answers against questions it does not.
 
@@ -19,9 +19,9 @@ import tempfile
 from pathlib import Path
 
 from ingest.pipeline import ingest_paths
-from models.answer import focus
+from answering.answer import focus
 from models.policy import default_policy
-from rag.settings import Settings
+from core.settings import Settings
 from retrieval.filters import collection_filter
 from retrieval.searcher import open_searcher
 

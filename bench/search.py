@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.db import connection
-from rag.faiss_index import FaissIndex
-from rag.pgvector_index import ensure_pgvector_index
-from rag.settings import Settings
+from core.db import connection
+from index.faiss_index import FaissIndex
+from index.pgvector_index import ensure_pgvector_index
+from core.settings import Settings
 from retrieval.searcher import open_searcher
 
 DIM = 384

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.errors import InputError
+from core.errors import InputError
 
 LAYOUT = "corpus.jsonl, queries.jsonl and qrels/<split>.tsv"
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, SYNTHETIC_OPTION, load_settings, print_json
+from cli.console import JSON_OPTION, SYNTHETIC_OPTION, load_settings, print_json
 
 eval_app = typer.Typer(help="Measure retrieval and answer quality.", no_args_is_help=True)
 
@@ -105,12 +105,12 @@ def qa(
     Example: rag eval qa --squad .rag/qa/dev_squad.jsonl --model promoted --context retrieved --limit 100 --json
     """
     from evaluation.qa import evaluate_qa
-    from rag.console import progress
+    from tqdm import tqdm
 
     result = evaluate_qa(
         load_settings(), squad, model=model, context=context, limit=limit, seed=seed, synthetic=synthetic,
         predictions_path=predictions,
-        progress=lambda items: progress(items, desc=f"eval qa ({context})", unit="q"),
+        progress=lambda items: tqdm(items, desc=f"eval qa ({context})", unit="q"),
     )
     if json_output:
         print_json(result)

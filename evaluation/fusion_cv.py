@@ -19,8 +19,8 @@ from evaluation.retrieval import (
     search_depth,
 )
 from models.embedder import Embedder
-from rag.console import progress
-from rag.settings import Settings
+from tqdm import tqdm
+from core.settings import Settings
 from retrieval.filters import collection_filter
 from retrieval.fusion import fuse
 from retrieval.searcher import open_searcher
@@ -99,7 +99,7 @@ def fusion_study(
         duplicates = duplicate_documents(settings, dataset.collection)
         items = dataset.queries.items()
         if show_progress:
-            items = progress(items, desc="side lists", total=len(dataset.queries), unit="query")
+            items = tqdm(items, desc="side lists", total=len(dataset.queries), unit="query")
         for qid, text in items:
             lists = []
             for mode in ("bm25", "dense"):

@@ -3,14 +3,14 @@ path users are served.
 
 Contexts: ``oracle`` gives each question its gold paragraph plus two paragraphs of other
 articles of the same file, in seeded order, and answers with the one answer function
-(``models.answer``); ``retrieved`` ingests the file's paragraphs into a collection of their own
+(``answering.answer``); ``retrieved`` ingests the file's paragraphs into a collection of their own
 and asks each question through the serving pipeline itself (``answering.compose``: hybrid
 retrieval with the service's defaults, ``RAG_DEFAULT_K`` passages, then the same answer
 function; the log rows are rolled back). Both answer under the model's answer policy
 (``models.policy``), so the figures are what ``POST /generate`` returns. In a seeded 25% of the
 questions the gold paragraph (oracle) or the gold article (retrieved: a metadata filter keeps
 the search to the other articles) is withheld and the right answer is the refusal. Scoring is
-``models.qa_metrics``."""
+``evaluation.qa_metrics``."""
 
 import json
 import random
@@ -21,17 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from evaluation.retrieval import source_filters
-from models.answer import answer
+from answering.answer import answer
 from models.artifact import file_sha256
 from models.embedder import Embedder, load_embedder
 from models.policy import resolve_policy
 from models.prompt import strip_markers
-from models.qa_metrics import Judged, score, seeded_sample
+from evaluation.qa_metrics import Judged, score, seeded_sample
 from models.registry import ModelRecord, record_evaluation
-from qa.records import paragraph_sources
-from qa.squad import SquadQuestion, read_squad
-from rag.errors import InputError
-from rag.settings import Settings
+from evaluation.squad import SquadQuestion, paragraph_sources, read_squad
+from core.errors import InputError
+from core.settings import Settings
 from retrieval.filters import Filter, collection_filter, metadata_filter
 
 CONTEXTS = ("oracle", "retrieved")
@@ -136,7 +135,7 @@ def _retrieved_outcomes(settings, record, items, generator, embedder, policy, pr
 
     from answering.compose import compose_answerer
     from answering.pipeline import AnswerRequest, answer_unlogged
-    from rag.db import connection
+    from core.db import connection
     from retrieval.searcher import open_searcher
 
     outcomes = []
@@ -183,7 +182,7 @@ def evaluate_qa(
     ``synthetic="exclude"`` keeps the retrieved context to sources not marked synthetic.
     ``embedder`` and ``generator_for`` replace the real models (tests)."""
     from models.serving import resolve_model
-    from rag.db import connection
+    from core.db import connection
 
     if context not in CONTEXTS:
         raise InputError(f"unknown --context {context!r}; expected one of: {', '.join(CONTEXTS)}.")
@@ -200,7 +199,7 @@ def evaluate_qa(
         started = time.monotonic()
         outcomes = _oracle_outcomes(items, generator, embedder, policy, progress)
     else:
-        from qa.corpus import ingest_paragraphs
+        from evaluation.corpus import ingest_paragraphs
 
         collection = ingest_paragraphs(settings, squad, questions, embedder)
         items = retrieved_items(sample, questions, collection, seed=seed, filters=filters)

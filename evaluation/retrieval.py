@@ -11,11 +11,11 @@ import psycopg
 
 from evaluation.beir import BeirDataset
 from models.embedder import Embedder
-from rag.console import progress
-from rag.db import connection
-from rag.errors import InputError
-from rag.settings import Settings
-from rag.synthetic import excludes_synthetic
+from tqdm import tqdm
+from core.db import connection
+from core.errors import InputError
+from core.settings import Settings
+from evaluation.synthetic import excludes_synthetic
 from retrieval.filters import Filter, collection_filter, synthetic_filter
 from retrieval.searcher import MODES, Searcher, SearchHit, open_searcher
 
@@ -103,7 +103,7 @@ def document_run(
     search = _collection_search(searcher, dataset.collection, mode, depth, filters)
     items = dataset.queries.items()
     if show_progress:
-        items = progress(items, desc=f"{mode} queries", total=len(dataset.queries), unit="query")
+        items = tqdm(items, desc=f"{mode} queries", total=len(dataset.queries), unit="query")
     return {qid: rank_documents([(h.chunk_id, document_id(h.source)) for h in search(text)], duplicates) for qid, text in items}
 
 

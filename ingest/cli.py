@@ -4,8 +4,8 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
-from rag.errors import InputError
+from cli.console import JSON_OPTION, load_settings, print_json
+from core.errors import InputError
 
 
 def parse_meta(pairs: list[str]) -> dict[str, str]:
@@ -84,7 +84,7 @@ def status(json_output: bool = JSON_OPTION) -> None:
     Example: rag status --json
     """
     from ingest.status import ingest_status
-    from rag.db import connection
+    from core.db import connection
 
     settings = load_settings()
     with connection(settings) as conn:

@@ -11,10 +11,10 @@ from ingest.discovery import _escape_like, uri_patterns
 from ingest.runs import lock_collection
 from ingest.store import delete_sources
 from models.embedder import Embedder, load_embedder
-from rag.db import connection
-from rag.errors import NotFoundError
-from rag.faiss_index import sync_index
-from rag.settings import Settings
+from core.db import connection
+from core.errors import NotFoundError
+from index.faiss_index import sync_index
+from core.settings import Settings
 
 
 @dataclass

@@ -30,12 +30,12 @@ from ingest.store import (
     ChunkRow, SourceRow, allocate_ids, delete_sources, known_originals, known_source_originals, write_source,
 )
 from models.embedder import Embedder, embedder_model_dir, load_embedder
-from rag.console import progress
-from rag.db import connection
-from rag.errors import InputError
-from rag.faiss_index import sync_index
-from rag.pgvector_index import ensure_pgvector_index
-from rag.settings import Settings
+from tqdm import tqdm
+from core.db import connection
+from core.errors import InputError
+from index.faiss_index import sync_index
+from index.pgvector_index import ensure_pgvector_index
+from core.settings import Settings
 
 FLUSH_BATCHES = 4  # embed this many embedder batches at once
 
@@ -282,7 +282,7 @@ def ingest_paths(
                 )
                 targets: set[Path] = set()
                 items = (item for path in paths for item in discover(path, targets, settings.max_source_bytes))
-                bar = progress(items, desc="ingest", unit="source") if show_progress else items
+                bar = tqdm(items, desc="ingest", unit="source") if show_progress else items
                 for item in bar:
                     ingestor.take(item)
                     if show_progress:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import psycopg
 
-from rag.errors import InputError
+from core.errors import InputError
 
 _LOCK_NAMESPACE = 7_201_106  # advisory lock (namespace, collection id): one ingest per collection
 

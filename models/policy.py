@@ -11,8 +11,8 @@ settings' defaults."""
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 DECODINGS = ("copy", "free")
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from models.registry import ModelRecord, get_model, serving_model, set_status
-from rag.errors import InputError
+from core.errors import InputError
 
 REFUSAL_SLACK = 0.02
 

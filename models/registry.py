@@ -16,7 +16,7 @@ from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
 from models.artifact import ModelArtifact
-from rag.errors import InputError, NotFoundError
+from core.errors import InputError, NotFoundError
 
 KINDS = ("base", "adapter", "full")
 STATUSES = ("candidate", "promoted", "retired")

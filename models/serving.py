@@ -9,8 +9,8 @@ import psycopg
 from models.generator import ensure_base_model
 from models.registry import ModelRecord, get_model, list_models, register_base, serving_model
 from models.shipped import ensure_shipped_model
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 
 def resolve_model(conn: psycopg.Connection, settings: Settings, which: str = "serving") -> ModelRecord:

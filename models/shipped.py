@@ -16,7 +16,7 @@ import psycopg
 
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.registry import ModelRecord, get_model, list_models, register_model
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped" / "grounded-qa-lora"
 MANIFEST = "manifest.json"

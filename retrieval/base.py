@@ -3,9 +3,8 @@ with the filters applied inside the retriever so ``k`` results still come back."
 
 from typing import Protocol
 
+from index.ranked import Ranked
 from retrieval.filters import Filter
-
-Ranked = list[tuple[int, float]]
 
 
 class Retriever(Protocol):

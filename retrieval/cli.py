@@ -4,7 +4,7 @@ import textwrap
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from cli.console import JSON_OPTION, load_settings, print_json
 from retrieval.filters import parse_filter_args
 
 _PREVIEW = 240

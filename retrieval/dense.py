@@ -1,5 +1,5 @@
 """The dense side: cosine similarity between the query's embedding and the chunk vectors,
-from the FAISS index (HNSW, filtered by id inside FAISS; see ``rag.faiss_index``) or from
+from the FAISS index (HNSW, filtered by id inside FAISS; see ``index.faiss_index``) or from
 pgvector (HNSW, filtered in the WHERE clause). Both return ``(chunk_id, cosine)`` best first.
 
 pgvector's HNSW search is approximate: ``hnsw.ef_search`` (``RAG_HNSW_EF_SEARCH``, raised to
@@ -14,8 +14,8 @@ import numpy as np
 from psycopg_pool import ConnectionPool
 
 from models.embedder import Embedder
-from rag.faiss_index import FaissIndex
-from retrieval.base import Ranked
+from index.faiss_index import FaissIndex
+from index.ranked import Ranked
 from retrieval.filters import CHUNK_JOIN, Filter, filter_sql
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from rag.errors import InputError
+from core.errors import InputError
 
 FIELDS = ("collection", "uri_prefix", "synthetic", "metadata")
 

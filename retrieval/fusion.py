@@ -11,8 +11,8 @@ order never depends on dict or set iteration."""
 
 from collections.abc import Sequence
 
-from rag.errors import InputError
-from retrieval.base import Ranked
+from core.errors import InputError
+from index.ranked import Ranked
 
 METHODS = ("rrf", "convex")
 

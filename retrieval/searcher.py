@@ -24,12 +24,13 @@ import numpy as np
 from psycopg_pool import ConnectionPool
 
 from models.embedder import Embedder
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 from retrieval.allowed import AllowedIds
-from retrieval.base import Ranked
-from retrieval.bm25 import Bm25Retriever
-from retrieval.bm25_store import latest_ingest_stamp, load_bm25
+from index.ranked import Ranked
+from retrieval.keyword import Bm25Retriever
+from index.bm25_store import load_bm25
+from index.builds import latest_ingest_stamp
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.fusion import fuse
 
@@ -198,14 +199,14 @@ class Searcher:
         from retrieval.dense import FaissRetriever, PgvectorRetriever
 
         if self.settings.vector_backend == "pgvector":
-            from rag.pgvector_index import ensure_pgvector_index
+            from index.pgvector_index import ensure_pgvector_index
 
             with self._pool.connection() as conn:
                 ensure_pgvector_index(conn)
             return PgvectorRetriever(self._pool, embedder, self.settings.hnsw_ef_search)
         import faiss
 
-        from rag.faiss_index import FaissIndex
+        from index.faiss_index import FaissIndex
 
         # Requests run in parallel threads; OpenMP threads inside each single-query search
         # only oversubscribe the cores (measured: 4x slower per query on 2 cores).
@@ -243,7 +244,7 @@ def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searc
     """A searcher over the configured database; indexes and the embedder load on first use."""
     from pgvector.psycopg import register_vector
 
-    from rag.db import connect, database_url
+    from core.db import connect, database_url
 
     connect(settings).close()  # migrates the schema once, before the pool opens
     pool = ConnectionPool(

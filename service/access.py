@@ -6,7 +6,7 @@ from enum import Enum
 
 import psycopg
 
-from rag.errors import InputError
+from core.errors import InputError
 from retrieval.filters import Filter, collection_filter, parse_filter_json
 from service.errors import ApiError
 from service.keys import ApiKey, Role

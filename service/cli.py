@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
+from cli.console import JSON_OPTION, load_settings, print_json
 from service.keys import Role
 
 keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
@@ -60,7 +60,7 @@ def create(
 
     Example: KEY=$(rag keys create --role user --name alice | tail -1)
     """
-    from rag.db import connection
+    from core.db import connection
     from service.keys import create_key
 
     with connection(load_settings()) as conn:
@@ -75,7 +75,7 @@ def create(
 @keys_app.command("list")
 def list_keys(as_json: bool = JSON_OPTION) -> None:
     """List the keys (never their secrets). Example: rag keys list --json"""
-    from rag.db import connection
+    from core.db import connection
     from service.keys import key_rows
 
     with connection(load_settings()) as conn:
@@ -91,7 +91,7 @@ def list_keys(as_json: bool = JSON_OPTION) -> None:
 @keys_app.command("revoke")
 def revoke(key_id: int = typer.Argument(..., help="The key's id, from `rag keys list`.")) -> None:
     """Revoke a key; requests with it get 401 from then on. Example: rag keys revoke 3"""
-    from rag.db import connection
+    from core.db import connection
     from service.keys import revoke_key
 
     with connection(load_settings()) as conn:
@@ -110,7 +110,7 @@ def export(
     Example: rag logs export --min-score 4 --out rated.jsonl
     """
     from answering.export import export_rated
-    from rag.db import connection
+    from core.db import connection
 
     with connection(load_settings()) as conn:
         written = export_rated(conn, out, min_score=min_score)

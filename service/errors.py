@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import ConfigError, DatabaseError, IndexIntegrityError, InputError, NotFoundError, RagError
+from core.errors import ConfigError, DatabaseError, IndexIntegrityError, InputError, NotFoundError, RagError
 
 log = logging.getLogger("service")
 

@@ -10,7 +10,7 @@ from enum import Enum
 
 import psycopg
 
-from rag.errors import InputError
+from core.errors import InputError
 
 KEY_PREFIX = "rag_"
 

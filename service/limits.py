@@ -6,8 +6,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 from service.errors import error_response
 
 # Format (Cf: zero-width space, joiners, BOM), control (Cc) and separator characters carry no words.

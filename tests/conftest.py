@@ -7,8 +7,10 @@ import uuid
 import psycopg
 import pytest
 
-from rag.db import connect
-from rag.settings import Settings
+from core.db import connect
+from core.settings import Settings
+
+pytest_plugins = ["tests.corpus_fixtures", "tests.squad_fixtures"]
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

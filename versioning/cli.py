@@ -7,8 +7,8 @@ from pathlib import Path
 
 import typer
 
-from rag.console import JSON_OPTION, load_settings, print_json
-from rag.errors import InputError
+from cli.console import JSON_OPTION, load_settings, print_json
+from core.errors import InputError
 
 datasets_app = typer.Typer(help="Dataset versions: what DVC tracks, recorded in Postgres.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def record(
     """
     from ingest.discovery import uri_patterns
     from models.artifact import weights_sha256
-    from rag.db import connection
+    from core.db import connection
     from versioning.provenance import count_records, dvc_md5, git_commit, select_params
     from versioning.provenance import params_hash as hash_params
     from versioning.store import NewVersion, link_collection, link_models, record_version
@@ -68,7 +68,7 @@ def list_command(json_output: bool = JSON_OPTION) -> None:
 
     Example: rag datasets list --json
     """
-    from rag.db import connection
+    from core.db import connection
     from versioning.store import list_versions
 
     with connection(load_settings()) as conn:
@@ -93,7 +93,7 @@ def show(
 
     Example: rag datasets show qa --json
     """
-    from rag.db import connection
+    from core.db import connection
     from versioning.store import get_version, referrers
 
     with connection(load_settings()) as conn:
@@ -132,7 +132,7 @@ def replay(
 
     from models.embedder import load_embedder
     from models.generator import ensure_base_model, load_generator
-    from rag.db import connection
+    from core.db import connection
     from retrieval.searcher import open_searcher
     from versioning.replay import replay_log
 

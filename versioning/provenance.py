@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rag.errors import InputError
+from core.errors import InputError
 
 JSONL_SUFFIXES = (".jsonl",)
 

@@ -36,8 +36,8 @@ from models.generator import Generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.prompt import TEMPLATE
 from models.registry import ModelRecord, get_model, serving_model
-from rag.settings import Settings
-from retrieval.bm25_store import latest_ingest_stamp
+from core.settings import Settings
+from index.builds import latest_ingest_stamp
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.searcher import SearchHit
 

@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from typing import Annotated
 import psycopg
 from fastapi import APIRouter, Depends
 
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 from service.access import Action
 from service.deps import ServicesDep, require
 from service.errors import error_responses

@@ -10,7 +10,7 @@ from fastapi.responses import StreamingResponse
 
 from answering.log import owned_by_another_key, stored_session_id
 from answering.pipeline import AnswerRequest
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 from service.access import Action, authorized_filters
 from service.deps import ServicesDep, require
 from service.errors import error_responses

@@ -4,8 +4,8 @@
 from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
-from rag.errors import DatabaseError
-from rag.migrate import schema_version
+from core.errors import DatabaseError
+from core.migrate import schema_version
 from service.deps import ServicesDep
 from service.errors import error_responses
 from service.schemas import HealthResponse

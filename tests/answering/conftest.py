@@ -7,7 +7,7 @@ import pytest
 
 from answering.compose import compose_answerer
 from models.registry import get_model, register_model
-from rag.db import connection
+from core.db import connection
 from retrieval.searcher import SearchHit
 from tests.stand_ins import FixedSearcher, ScriptedGenerator
 

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from answering.export import export_rated, log_record, rated_records
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 
 
 def insert_log(conn, query, *, status="complete"):

@@ -10,7 +10,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from rag.cli import app
+from cli.main import app
 
 CORPUS = [
     {"_id": "d1", "title": "Shock waves", "text": "supersonic shock wave reflection on a wedge"},

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evaluation.qa import evaluate_qa, oracle_items, retrieved_items
-from qa.squad import read_squad
+from evaluation.squad import read_squad
 from retrieval.filters import collection_filter, metadata_filter, synthetic_filter
 from tests.stand_ins import HashingEmbedder, ScriptedGenerator
 
@@ -97,15 +97,15 @@ def test_eval_qa_scores_what_the_answer_path_returns(squad_file, settings, tiny_
 
 
 def conn_logs(settings) -> int:
-    from rag.db import connection
+    from core.db import connection
 
     with connection(settings) as conn:
         return conn.execute("SELECT count(*) FROM generation_logs").fetchone()[0]
 
 
 def test_eval_qa_rejects_a_bad_synthetic_choice_before_any_work(squad_file, tmp_path):
-    from rag.errors import InputError
-    from rag.settings import Settings
+    from core.errors import InputError
+    from core.settings import Settings
 
     with pytest.raises(InputError, match="unknown --synthetic 'none'"):
         evaluate_qa(Settings(data_dir=tmp_path / "data"), squad_file, context="retrieved", synthetic="none")

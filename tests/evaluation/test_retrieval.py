@@ -12,7 +12,7 @@ from evaluation.retrieval import (
     search_depth,
     source_filters,
 )
-from rag.errors import InputError
+from core.errors import InputError
 from retrieval.filters import collection_filter, synthetic_filter
 
 

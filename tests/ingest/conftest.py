@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rag.faiss_index import FaissIndex
+from index.faiss_index import FaissIndex
 from tests.stand_ins import HashingEmbedder
 
 

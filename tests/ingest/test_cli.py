@@ -5,9 +5,9 @@ from typer.testing import CliRunner
 
 import ingest.pipeline
 from ingest.cli import parse_meta
-from rag.cli import app
-from rag.console import load_settings
-from rag.errors import InputError
+from cli.main import app
+from cli.console import load_settings
+from core.errors import InputError
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 from ingest.delete import delete_from_collection
 from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
-from rag.cli import app
-from rag.faiss_index import FaissIndex
+from cli.main import app
+from index.faiss_index import FaissIndex
 from retrieval.searcher import open_searcher
 from tests.ingest.conftest import assert_stores_agree, write
 

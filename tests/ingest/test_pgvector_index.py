@@ -2,7 +2,7 @@
 pgvector searcher or a pgvector ingest, and not by a FAISS ingest."""
 
 from ingest.pipeline import ingest_paths
-from rag.pgvector_index import INDEX_NAME, ensure_pgvector_index
+from index.pgvector_index import INDEX_NAME, ensure_pgvector_index
 from retrieval.searcher import open_searcher
 from tests.ingest.conftest import write
 

@@ -10,7 +10,7 @@ import ingest.pipeline
 from ingest.delete import delete_from_collection
 from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
-from rag.faiss_index import FaissIndex
+from index.faiss_index import FaissIndex
 from tests.ingest.conftest import assert_stores_agree, write
 from tests.ingest.prose import CHUNKING, DOCUMENT, NEW_PARAGRAPH, ONE_WORD_EDIT, PARAGRAPH_EDIT
 

@@ -4,7 +4,7 @@ shared by the slow tests of this folder."""
 import pytest
 
 from models.generator import base_gguf_path, ensure_base_model, load_generator, load_gguf_tokenizer
-from rag.settings import Settings
+from core.settings import Settings
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,8 @@ base's, and only a setting given in the environment overrides a stored value."""
 import pytest
 
 from models.policy import AnswerPolicy, default_policy, resolve_policy
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 
 STORED = AnswerPolicy(refusal_threshold=-0.3, gate_threshold=0.4, decoding="copy").to_dict()
 

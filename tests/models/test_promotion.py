@@ -2,7 +2,7 @@ import pytest
 
 from models.promotion import gate, promote
 from models.registry import get_model, register_model, serving_model
-from rag.errors import InputError
+from core.errors import InputError
 
 
 def _model(conn, name, kind="full", **metrics):

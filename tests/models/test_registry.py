@@ -4,7 +4,7 @@ import pytest
 
 from models.artifact import ModelArtifact
 from models.registry import get_model, list_models, register_base, register_model, serving_model, set_status
-from rag.errors import InputError, NotFoundError
+from core.errors import InputError, NotFoundError
 
 
 def _register(conn, name, kind="full", **extra):

@@ -9,7 +9,7 @@ import pytest
 from models.artifact import ModelArtifact, weights_sha256
 from models.registry import get_model, list_models, register_base, register_model, set_status
 from models.shipped import SHIPPED_DIR, check_shipped, ensure_shipped_model, shipped_manifest
-from rag.errors import ConfigError
+from core.errors import ConfigError
 
 
 def test_the_shipped_weights_match_the_manifest():
@@ -70,9 +70,9 @@ def test_a_fresh_data_dir_serves_it_and_it_answers_with_a_cited_span(settings, e
     from functools import partial
 
     from answering.compose import compose_answerer
-    from models.answer import answer
+    from answering.answer import answer
     from models.prompt import strip_markers
-    from rag.db import connection
+    from core.db import connection
 
     settings = settings.model_copy(update={"shipped_model": True})
     with closing(compose_answerer(settings, partial(connection, settings, autocommit=True))) as answerer:

@@ -9,10 +9,10 @@ from functools import partial
 import numpy as np
 import pytest
 
-from rag.faiss_index import FaissIndex
+from index.faiss_index import FaissIndex
 from retrieval.allowed import AllowedIds
-from retrieval.bm25 import Bm25Retriever
-from retrieval.bm25_store import load_bm25
+from retrieval.keyword import Bm25Retriever
+from index.bm25_store import load_bm25
 from retrieval.dense import FaissRetriever, PgvectorRetriever
 from retrieval.filters import collection_filter, metadata_filter, synthetic_filter, uri_prefix_filter
 

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.errors import InputError
+from core.errors import InputError
 from retrieval.filters import (
     Filter,
     collection_filter,

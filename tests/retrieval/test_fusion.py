@@ -1,6 +1,6 @@
 import pytest
 
-from rag.errors import InputError
+from core.errors import InputError
 from retrieval.fusion import convex_combination, fuse, reciprocal_rank_fusion
 
 

@@ -2,7 +2,7 @@ import json
 
 from typer.testing import CliRunner
 
-from rag.cli import app
+from cli.main import app
 
 
 def _rag(settings, *args):

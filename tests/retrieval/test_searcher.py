@@ -3,8 +3,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 
-from rag.errors import InputError
-from rag.faiss_index import FaissIndex
+from core.errors import InputError
+from index.faiss_index import FaissIndex
 from retrieval.filters import collection_filter, metadata_filter
 from retrieval.searcher import open_searcher
 

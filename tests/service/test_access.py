@@ -1,6 +1,6 @@
 import pytest
 
-from rag.errors import InputError
+from core.errors import InputError
 from retrieval.filters import collection_filter
 from service.access import Action, forbidden_collections, may, request_filters, scoped_filters
 from service.keys import ApiKey, Role

@@ -1,7 +1,7 @@
 """``POST /admin/delete`` removes what ``rag delete`` removes, for admin keys only."""
 
 from ingest.pipeline import ingest_paths
-from rag.db import connection
+from core.db import connection
 from tests.stand_ins import HashingEmbedder
 
 

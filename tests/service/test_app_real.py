@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from ingest.pipeline import ingest_paths
-from rag.db import connection
-from rag.settings import Settings
+from core.db import connection
+from core.settings import Settings
 from retrieval.searcher import open_searcher
 from service.app import create_app
 from service.keys import Role, create_key

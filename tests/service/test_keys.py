@@ -1,6 +1,6 @@
 import pytest
 
-from rag.errors import InputError
+from core.errors import InputError
 from service.keys import KEY_PREFIX, Role, create_key, find_key, hash_key, key_rows, revoke_key
 
 

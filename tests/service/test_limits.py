@@ -1,7 +1,7 @@
 import pytest
 
-from rag.errors import InputError
-from rag.settings import Settings
+from core.errors import InputError
+from core.settings import Settings
 from service.limits import checked_k, checked_query
 
 SETTINGS = Settings(max_query_chars=10, default_k=4, max_k=20)

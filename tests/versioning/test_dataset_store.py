@@ -1,7 +1,7 @@
 import pytest
 
 from models.registry import register_model
-from rag.errors import NotFoundError
+from core.errors import NotFoundError
 from versioning.store import (
     NewVersion,
     get_version,

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rag.errors import InputError
+from core.errors import InputError
 from versioning.provenance import count_records, dvc_md5, git_commit, params_hash, select_params
 
 DVC = str(Path(sys.executable).with_name("dvc"))

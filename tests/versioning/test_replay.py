@@ -7,7 +7,7 @@ from answering.pipeline import AnswerRequest
 from models.artifact import ModelArtifact, weights_sha256
 from models.policy import AnswerPolicy
 from models.registry import get_model, register_model
-from rag.db import connection
+from core.db import connection
 from versioning.replay import replay_log
 
 from tests.stand_ins import FixedSearcher, HashingEmbedder, ScriptedGenerator

@@ -1,0 +1,3 @@
+"""What every index and retriever returns: ``(chunk_id, score)`` pairs, best first."""
+
+Ranked = list[tuple[int, float]]
