@@ -80,7 +80,13 @@ class AnswerStream:
     piece asked for."""
 
     def __init__(
-        self, question: str, passages: list[str], *, generator: Generator, embedder: Embedder, policy: AnswerPolicy,
+        self,
+        question: str,
+        passages: list[str],
+        *,
+        generator: Generator,
+        embedder: Embedder,
+        policy: AnswerPolicy,
         max_new_tokens: int | None = None,
     ):
         self._generator, self._policy, self._budget = generator, policy, max_new_tokens
@@ -107,17 +113,27 @@ class AnswerStream:
         generation = self._tokens.result() if self._tokens is not None else Generation("", 0, 0)
         text = generation.text.strip()
         common = dict(
-            relevance=self._relevance, refusal_score=generation.refusal_score, prompt=self.prompt,
-            prompt_tokens=generation.prompt_tokens, completion_tokens=generation.completion_tokens,
+            relevance=self._relevance,
+            refusal_score=generation.refusal_score,
+            prompt=self.prompt,
+            prompt_tokens=generation.prompt_tokens,
+            completion_tokens=generation.completion_tokens,
         )
         if is_refusal(text):
             return Answer(REFUSAL, True, "model", [], [], **common)
         parsed = parse_citations(text, len(self._passages))
-        return Answer(drop_invalid_markers(text, len(self._passages)), False, None, parsed.valid, parsed.invalid, **common)
+        return Answer(
+            drop_invalid_markers(text, len(self._passages)), False, None, parsed.valid, parsed.invalid, **common
+        )
 
 
 def answer_stream(
-    question: str, passages: list[str], *, generator: Generator, embedder: Embedder, policy: AnswerPolicy,
+    question: str,
+    passages: list[str],
+    *,
+    generator: Generator,
+    embedder: Embedder,
+    policy: AnswerPolicy,
     max_new_tokens: int | None = None,
 ) -> AnswerStream:
     """Answer ``question`` from ``passages`` (see the module docstring)."""

@@ -5,11 +5,11 @@ one: the serving model (resolved once, here), its resolved policy (``models.poli
 generator in the policy's dtype, a searcher over the configured database."""
 
 from answering.pipeline import Answerer, Connect, Searcher
+from core.settings import Settings
 from models.generator import Generator, load_generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.registry import ModelRecord
 from models.serving import resolve_model
-from core.settings import Settings
 
 
 def compose_answerer(
@@ -31,6 +31,10 @@ def compose_answerer(
     policy = policy or resolve_policy(model.policy, settings)
     generator = generator or load_generator(settings, model.artifact, policy.dtype)
     return Answerer(
-        settings, searcher=searcher or open_searcher(settings), generator=generator, model=model, policy=policy,
+        settings,
+        searcher=searcher or open_searcher(settings),
+        generator=generator,
+        model=model,
+        policy=policy,
         connect=connect,
     )

@@ -13,13 +13,16 @@ _POINTING = frozenset(
     "it its it's they them their theirs this that these those he him his she her hers there then"
     " such same one ones former latter".split()
 )
-_STOP = frozenset(
-    "a an and are as at be been being but by can could did do does doing for from had has have how"
-    " i if in into is was were what when where which who whom whose why will with would about after"
-    " also any before between both each few more most much many no nor not now of off on once only or"
-    " other our out over own so some than the then too under until up very we you your me my tell"
-    " explain describe give list show please should may might must shall".split()
-) | _POINTING
+_STOP = (
+    frozenset(
+        "a an and are as at be been being but by can could did do does doing for from had has have how"
+        " i if in into is was were what when where which who whom whose why will with would about after"
+        " also any before between both each few more most much many no nor not now of off on once only or"
+        " other our out over own so some than the then too under until up very we you your me my tell"
+        " explain describe give list show please should may might must shall".split()
+    )
+    | _POINTING
+)
 _MAX_SHORT_TERMS = 3
 
 

@@ -17,15 +17,15 @@ from typing import Any, Protocol
 
 import psycopg
 
+from answering.answer import Answer, answer_stream
 from answering.followup import rewrite_follow_up
 from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, stored_session_id, write_log
-from answering.answer import Answer, answer_stream
+from core.settings import Settings
+from index.builds import latest_ingest_stamp
 from models.embedder import Embedder
 from models.generator import Generator
 from models.policy import AnswerPolicy
 from models.registry import ModelRecord
-from core.settings import Settings
-from index.builds import latest_ingest_stamp
 from retrieval.filters import Filter, collection_filter
 
 
@@ -35,7 +35,9 @@ class Searcher(Protocol):
 
     embedder: Embedder
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None) -> list[Any]: ...
+    def search(
+        self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None
+    ) -> list[Any]: ...
 
     def close(self) -> None: ...
 
@@ -120,8 +122,12 @@ class Answerer:
         turn = self._retrieve(request)
         started = time.perf_counter()
         answer = answer_stream(
-            turn.rewritten_query, [hit.text for hit in turn.hits], generator=self.generator, embedder=self.searcher.embedder,
-            policy=self.policy, max_new_tokens=request.max_new_tokens,
+            turn.rewritten_query,
+            [hit.text for hit in turn.hits],
+            generator=self.generator,
+            embedder=self.searcher.embedder,
+            policy=self.policy,
+            max_new_tokens=request.max_new_tokens,
         )
         try:  # the model runs inside: its failure is logged
             yield from answer
@@ -193,7 +199,9 @@ class Answerer:
                 model_sha256=self.model.sha256,
                 index_build_id=latest_ingest_stamp(conn) or None,
                 dataset_version_id=passages_dataset_version(conn, [h.chunk_id for h in turn.hits]),
-                passages=[LoggedPassage(h.chunk_id, h.score, h.scores.get("bm25"), h.scores.get("dense")) for h in turn.hits],
+                passages=[
+                    LoggedPassage(h.chunk_id, h.score, h.scores.get("bm25"), h.scores.get("dense")) for h in turn.hits
+                ],
                 policy=self.policy.to_dict(),
                 signals=answer.signals(),
                 **timings,
@@ -221,7 +229,12 @@ def answer_unlogged(answerer: Answerer, conn: psycopg.Connection, request: Answe
     log row never lands: for evaluation and replay, whose answers are not exchanges."""
     conn.execute("SELECT 1")  # opens the transaction the pipeline's own blocks nest in
     unlogged = Answerer(
-        answerer.settings, searcher=answerer.searcher, generator=answerer.generator, model=answerer.model, policy=answerer.policy, connect=lambda: nullcontext(conn),
+        answerer.settings,
+        searcher=answerer.searcher,
+        generator=answerer.generator,
+        model=answerer.model,
+        policy=answerer.policy,
+        connect=lambda: nullcontext(conn),
     )
     try:
         return unlogged.answer(request)

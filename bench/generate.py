@@ -36,9 +36,9 @@ from pathlib import Path
 
 import torch
 
+from core.settings import Settings
 from models.decoding import Decoder
 from models.generator import ensure_base_model
-from core.settings import Settings
 
 PROMPT_FILE = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -199,7 +199,10 @@ def _start_rag_serve(port: int):
     env = {**os.environ, "RAG_RATE_LIMIT_PER_MINUTE": "100000"}
     server = subprocess.Popen(
         _rag_command("serve", "--host", "127.0.0.1", "--port", str(port)),
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
@@ -240,7 +243,9 @@ def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_token
 
     created = subprocess.run(
         _rag_command("keys", "create", "--role", "user", "--name", "bench-http", "--json"),
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     key = json.loads(created.stdout)
     with socket.socket() as probe:
@@ -292,11 +297,15 @@ def copy_constraint_cost(settings: Settings, tokens: int, passage_chars: int = 1
     model, tokenizer = load_model(settings, ensure_base_model(settings))
     text = " ".join(PROMPT_FILE.read_text().split())
     passages = [text[i * passage_chars : (i + 1) * passage_chars] for i in range(5)]
-    prompt_ids = tokenizer(render_prompt("What does the service log?", passages, tokenizer), add_special_tokens=False).input_ids
+    prompt_ids = tokenizer(
+        render_prompt("What does the service log?", passages, tokenizer), add_special_tokens=False
+    ).input_ids
     book, word_starts = MarkerBook(tokenizer), word_start_tokens(tokenizer)
     session = Decoder(model).start(prompt_ids, capacity=len(prompt_ids) + tokens)
     started = time.perf_counter()
-    constraint = CopyConstraint(tokenizer, book, word_starts, passages, end_of_turn_ids(tokenizer), max_new_tokens=tokens)
+    constraint = CopyConstraint(
+        tokenizer, book, word_starts, passages, end_of_turn_ids(tokenizer), max_new_tokens=tokens
+    )
     build = time.perf_counter() - started
     logits, ids, choosing, stepping = session.logits, [], 0.0, 0.0
     while len(ids) < tokens - 1:
@@ -311,8 +320,11 @@ def copy_constraint_cost(settings: Settings, tokens: int, passage_chars: int = 1
         stepping += time.perf_counter() - started
     n = max(1, len(ids))
     return {
-        "passages": len(passages), "spans": int(constraint.span_count), "tokens": len(ids),
-        "build_ms": round(build * 1000, 2), "choose_ms_per_token": round(choosing * 1000 / n, 3),
+        "passages": len(passages),
+        "spans": int(constraint.span_count),
+        "tokens": len(ids),
+        "build_ms": round(build * 1000, 2),
+        "choose_ms_per_token": round(choosing * 1000 / n, 3),
         "step_ms_per_token": round(stepping * 1000 / n, 2),
         "constraint_share_of_decode": round((build + choosing) / stepping, 4) if stepping else None,
         "answer": tokenizer.decode(ids),
@@ -362,13 +374,26 @@ def main() -> None:
         tok_s = args.tokens / seconds
         bound = bandwidth / moved
         rows.append(
-            Row(name, round(tok_s, 2), round(prefill * 1000, 1), moved, round(bound, 2), round(tok_s / bound, 3),
-                reference is not None and ids == reference)
+            Row(
+                name,
+                round(tok_s, 2),
+                round(prefill * 1000, 1),
+                moved,
+                round(bound, 2),
+                round(tok_s / bound, 3),
+                reference is not None and ids == reference,
+            )
         )
-        print(f"{name:>22}: {tok_s:6.2f} tok/s  bound {bound:6.2f}  ({tok_s / bound:5.1%})", file=sys.stderr, flush=True)
+        print(
+            f"{name:>22}: {tok_s:6.2f} tok/s  bound {bound:6.2f}  ({tok_s / bound:5.1%})", file=sys.stderr, flush=True
+        )
     report = {
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(), "bf16_native": bf16_supported(),
-                    "load_average": os.getloadavg()[0]},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "torch_threads": torch.get_num_threads(),
+            "bf16_native": bf16_supported(),
+            "load_average": os.getloadavg()[0],
+        },
         "read_bandwidth_gb_s": round(bandwidth / 1e9, 2),
         "prompt_tokens": int(input_ids.shape[1]),
         "decoded_tokens": args.tokens,

@@ -11,7 +11,8 @@ corpus's words run together, no newline) in a child process of its own, and prin
 process's peak RSS before and after the ingest: memory bounded by the file, whatever its
 shape, and the file bounded by RAG_MAX_SOURCE_BYTES.
 
-Run from the repository root:  .venv/bin/python -m bench.ingest [--rows N] [--chunk-tokens 64] [--single-line-mb 5 20]"""
+Run from the repository root:
+    .venv/bin/python -m bench.ingest [--rows N] [--chunk-tokens 64] [--single-line-mb 5 20]"""
 
 import argparse
 import json
@@ -22,10 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.pipeline import FLUSH_BATCHES, ingest_paths
-from models.embedder import Embedder, load_embedder
 from core.db import connection
 from core.settings import Settings
+from ingest.pipeline import FLUSH_BATCHES, ingest_paths
+from models.embedder import Embedder, load_embedder
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "data" / "cranfield" / "corpus.jsonl"
 
@@ -91,8 +92,11 @@ def single_line_case(corpus: Path, megabytes: float) -> dict[str, object]:
         report = ingest_paths(settings, [path], collection="bench", embedder=embedder, show_progress=False)
         after = _peak_rss_mib()
     return {
-        "file_mb": megabytes, "chunks": report.added, "seconds": round(report.seconds, 1),
-        "peak_rss_mib_before": round(before), "peak_rss_mib_after": round(after),
+        "file_mb": megabytes,
+        "chunks": report.added,
+        "seconds": round(report.seconds, 1),
+        "peak_rss_mib_before": round(before),
+        "peak_rss_mib_after": round(after),
         "growth_mib_per_input_mb": round((after - before) / megabytes, 1),
     }
 
@@ -117,8 +121,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         settings = Settings(
-            data_dir=Path(tmp) / "data", database_url=None,
-            chunk_tokens=args.chunk_tokens, chunk_overlap=args.chunk_overlap,
+            data_dir=Path(tmp) / "data",
+            database_url=None,
+            chunk_tokens=args.chunk_tokens,
+            chunk_overlap=args.chunk_overlap,
         )
         corpus = _corpus(args.corpus, args.rows, Path(tmp))
         embedder = _ready(settings)
@@ -137,16 +143,26 @@ def main() -> None:
             embedder.embed(texts[start : start + flush])
         raw_rate = len(texts) / (time.perf_counter() - started)
 
-    print(json.dumps({
-        "sources": report.new, "chunks": report.added, "embedded_chunks": len(texts),
-        "exact_duplicates": report.exact_duplicates, "near_duplicates": report.near_duplicates,
-        "pipeline_seconds": round(report.seconds, 2),
-        "pipeline_chunks_per_s": round(pipeline_rate, 1), "raw_embedder_chunks_per_s": round(raw_rate, 1),
-        "ratio": round(pipeline_rate / raw_rate, 3),
-        "embedder_share_of_pipeline_wall_time": round(timed.seconds / report.seconds, 3),
-        "peak_rss_mib_before_ingest": round(rss_before), "peak_rss_mib_after_ingest": round(rss_pipeline),
-        "single_line_files": [_in_child(args.corpus, megabytes) for megabytes in args.single_line_mb],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "sources": report.new,
+                "chunks": report.added,
+                "embedded_chunks": len(texts),
+                "exact_duplicates": report.exact_duplicates,
+                "near_duplicates": report.near_duplicates,
+                "pipeline_seconds": round(report.seconds, 2),
+                "pipeline_chunks_per_s": round(pipeline_rate, 1),
+                "raw_embedder_chunks_per_s": round(raw_rate, 1),
+                "ratio": round(pipeline_rate / raw_rate, 3),
+                "embedder_share_of_pipeline_wall_time": round(timed.seconds / report.seconds, 3),
+                "peak_rss_mib_before_ingest": round(rss_before),
+                "peak_rss_mib_after_ingest": round(rss_pipeline),
+                "single_line_files": [_in_child(args.corpus, megabytes) for megabytes in args.single_line_mb],
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,10 +18,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ingest.pipeline import ingest_paths
 from answering.answer import focus
-from models.policy import default_policy
 from core.settings import Settings
+from ingest.pipeline import ingest_paths
+from models.policy import default_policy
 from retrieval.filters import collection_filter
 from retrieval.searcher import open_searcher
 
@@ -43,7 +43,9 @@ def write_corpus(rows: list[dict], titles: set[str], folder: Path) -> Path:
             key = hashlib.sha256(row["context"].encode()).hexdigest()[:16]
             if row["title"] in titles and key not in seen:
                 seen.add(key)
-                out.write(json.dumps({"id": key, "title": row["title"].replace("_", " "), "text": row["context"]}) + "\n")
+                out.write(
+                    json.dumps({"id": key, "title": row["title"].replace("_", " "), "text": row["context"]}) + "\n"
+                )
     return path
 
 
@@ -53,8 +55,14 @@ def sweep(answerable: list[float], unanswerable: list[float]) -> list[dict]:
         kept = sum(score >= threshold for score in answerable) / len(answerable)
         refused = sum(score < threshold for score in unanswerable) / len(unanswerable)
         accuracy = (kept * len(answerable) + refused * len(unanswerable)) / (len(answerable) + len(unanswerable))
-        table.append({"threshold": threshold, "answerable_kept": round(kept, 3),
-                      "unanswerable_refused": round(refused, 3), "accuracy": round(accuracy, 3)})
+        table.append(
+            {
+                "threshold": threshold,
+                "answerable_kept": round(kept, 3),
+                "unanswerable_refused": round(refused, 3),
+                "accuracy": round(accuracy, 3),
+            }
+        )
     return table
 
 
@@ -83,8 +91,12 @@ def main() -> None:
         only = [collection_filter([args.collection])]
         for kind, questions in asked.items():
             scores[kind] = [
-                focus(searcher.embedder, q, [h.text for h in searcher.search(q, k=settings.default_k, filters=only)],
-                      default_policy(settings)).relevance
+                focus(
+                    searcher.embedder,
+                    q,
+                    [h.text for h in searcher.search(q, k=settings.default_k, filters=only)],
+                    default_policy(settings),
+                ).relevance
                 for q in questions
             ]
     table = sweep(scores["answerable"], scores["unanswerable"])
@@ -94,8 +106,11 @@ def main() -> None:
         print(json.dumps(report))
         return
     for row in table:
-        print(f"{row['threshold']:.2f}  kept {row['answerable_kept']:.3f}  refused {row['unanswerable_refused']:.3f}"
-              f"  accuracy {row['accuracy']:.3f}", file=sys.stdout)
+        print(
+            f"{row['threshold']:.2f}  kept {row['answerable_kept']:.3f}  refused {row['unanswerable_refused']:.3f}"
+            f"  accuracy {row['accuracy']:.3f}",
+            file=sys.stdout,
+        )
 
 
 if __name__ == "__main__":

@@ -20,14 +20,15 @@ import tempfile
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
 from core.db import connection
+from core.settings import Settings
 from index.faiss_index import FaissIndex
 from index.pgvector_index import ensure_pgvector_index
-from core.settings import Settings
 from retrieval.searcher import open_searcher
 
 DIM = 384
@@ -77,7 +78,9 @@ def load_corpus(
             "COPY sources (id, collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic) FROM STDIN"
         ) as copy:
             for s in range(1, sources + 1):
-                copy.write_row((s, collection, f"bench://doc/{s}", "x", 1, "text/plain", json.dumps({"shard": str(s % 10)}), True))
+                copy.write_row(
+                    (s, collection, f"bench://doc/{s}", "x", 1, "text/plain", json.dumps({"shard": str(s % 10)}), True)
+                )
         with conn.cursor(binary=True).copy(
             "COPY chunks (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding)"
             " FROM STDIN WITH (FORMAT BINARY)"
@@ -102,6 +105,10 @@ def load_corpus(
 
 def query_texts(rng: np.random.Generator, count: int) -> list[str]:
     return [" ".join(f"w{w}" for w in _words(rng, int(rng.integers(2, 6)))) for _ in range(count)]
+
+
+def _search(searcher, mode: str, query: str):
+    return searcher.search(query, k=10, mode=mode)
 
 
 def measure(search, queries: list[str], clients: int) -> dict:
@@ -158,7 +165,7 @@ def run(args: argparse.Namespace, settings: Settings) -> dict:
                 modes = ("dense", "hybrid") if backend == "pgvector" or suffix else ("bm25", "dense", "hybrid")
                 for mode in modes:
                     label = mode if mode == "bm25" else f"{mode} ({backend}){suffix}"
-                    rows[label] = measure(lambda q: searcher.search(q, k=10, mode=mode), queries, args.clients)
+                    rows[label] = measure(partial(_search, searcher, mode), queries, args.clients)
                     print(f"{label:<28}{json.dumps(rows[label])}", file=sys.stderr, flush=True)
     report["hnsw"] = {}
     for backend in ("faiss", "pgvector"):

@@ -13,7 +13,9 @@ from core.settings import Settings
 
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document on stdout and nothing else.")
 SYNTHETIC_OPTION = typer.Option(
-    "include", "--synthetic", help="include or exclude model-made data: records marked synthetic, sources ingested with --synthetic."
+    "include",
+    "--synthetic",
+    help="include or exclude model-made data: records marked synthetic, sources ingested with --synthetic.",
 )
 
 
@@ -22,9 +24,7 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors()
-        )
+        problems = "; ".join(f"RAG_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         raise ConfigError(f"invalid setting: {problems}. Fix the environment variable(s) and retry.") from exc
 
 

@@ -32,9 +32,9 @@ def _mount_features() -> None:
     from evaluation.cli import register as register_evaluation
     from ingest.cli import register as register_ingest
     from models.cli import register as register_models
-    from training.cli import register as register_training
     from retrieval.cli import register as register_retrieval
     from service.cli import register as register_service
+    from training.cli import register as register_training
     from versioning.cli import register as register_versioning
 
     register_ingest(app)

@@ -23,7 +23,9 @@ class Settings(BaseSettings):
         4096, ge=256, description="Most tokens (padded) per embedder forward pass: bounds its memory for long chunks."
     )
     near_duplicate_threshold: float = Field(0.8, gt=0, le=1, description="MinHash Jaccard for near duplicates.")
-    max_source_bytes: int = Field(50_000_000, ge=1, description="Largest file ingested, in bytes; a larger one fails by name.")
+    max_source_bytes: int = Field(
+        50_000_000, ge=1, description="Largest file ingested, in bytes; a larger one fails by name."
+    )
 
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")
@@ -72,7 +74,8 @@ class Settings(BaseSettings):
         "(models/cite_constraint.py).",
     )
     redact_pii: bool = Field(
-        True, description="Redact emails, phones, card numbers and IPs in what the log stores: queries, prompts, "
+        True,
+        description="Redact emails, phones, card numbers and IPs in what the log stores: queries, prompts, "
         "answers, session ids, filter values.",
     )
 
@@ -84,7 +87,9 @@ class Settings(BaseSettings):
     default_k: int = Field(5, ge=1, description="Passages retrieved when a request gives no k.")
     max_k: int = Field(50, ge=1, description="Largest k a request may ask for.")
     max_filter_values: int = Field(100, ge=1, description="Most values one filter list may hold in a request.")
-    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body the service reads, in bytes (413 beyond).")
+    max_body_bytes: int = Field(
+        1_000_000, ge=1024, description="Largest request body the service reads, in bytes (413 beyond)."
+    )
 
     @property
     def faiss_dir(self) -> Path:

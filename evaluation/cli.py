@@ -79,19 +79,26 @@ def fusion(
 
 @eval_app.command("qa")
 def qa(
-    squad: Path = typer.Option(..., "--squad", help="SQuAD v1.1 file (.json or .jsonl), e.g. dev_squad.jsonl from build-qa."),
+    squad: Path = typer.Option(
+        ..., "--squad", help="SQuAD v1.1 file (.json or .jsonl), e.g. dev_squad.jsonl from build-qa."
+    ),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Answer a seeded sample of this many questions."),
     seed: int = typer.Option(0, "--seed", help="Seeds the sample, the withheld 25% and the passage order."),
     model: str = typer.Option(
-        "serving", "--model", help="serving (what the service serves), base, promoted, or a model id from `rag models list`."
+        "serving",
+        "--model",
+        help="serving (what the service serves), base, promoted, or a model id from `rag models list`.",
     ),
     context: str = typer.Option(
-        "oracle", "--context",
+        "oracle",
+        "--context",
         help="oracle (gold + 2 other-article paragraphs) or retrieved (the serving pipeline, RAG_DEFAULT_K passages).",
     ),
     synthetic: str = SYNTHETIC_OPTION,
     predictions: Path | None = typer.Option(
-        None, "--predictions", help="Also write each question's passages, answer and refusal signals to this JSONL file."
+        None,
+        "--predictions",
+        help="Also write each question's passages, answer and refusal signals to this JSONL file.",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -104,11 +111,18 @@ def qa(
 
     Example: rag eval qa --squad .rag/qa/dev_squad.jsonl --model promoted --context retrieved --limit 100 --json
     """
-    from evaluation.qa import evaluate_qa
     from tqdm import tqdm
 
+    from evaluation.qa import evaluate_qa
+
     result = evaluate_qa(
-        load_settings(), squad, model=model, context=context, limit=limit, seed=seed, synthetic=synthetic,
+        load_settings(),
+        squad,
+        model=model,
+        context=context,
+        limit=limit,
+        seed=seed,
+        synthetic=synthetic,
         predictions_path=predictions,
         progress=lambda items: tqdm(items, desc=f"eval qa ({context})", unit="q"),
     )
@@ -116,7 +130,8 @@ def qa(
         print_json(result)
         return
     typer.echo(
-        f"model {result['model']['id']} ({result['model']['name']}), {context}, {result['policy']['decoding']} decoding,"
+        f"model {result['model']['id']} ({result['model']['name']}), {context}, "
+        f"{result['policy']['decoding']} decoding,"
         f" n={result['n']}: "
         f"EM {result['exact_match']}, F1 {result['f1']}, citation {result['citation_accuracy']}, "
         f"refusal {result['refusal_accuracy']}, {result['seconds_per_question']} s/question"

@@ -7,9 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from models.embedder import Embedder
-from evaluation.squad import SquadQuestion, paragraph_sources
 from core.settings import Settings
+from evaluation.squad import SquadQuestion, paragraph_sources
+from models.embedder import Embedder
 from retrieval.filters import Filter, collection_filter
 
 # query, n -> [(text, source name)], best first

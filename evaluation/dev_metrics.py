@@ -5,11 +5,11 @@ the calibrated policy and score what it returned with the SQuAD metrics."""
 from dataclasses import replace
 
 from answering.answer import Answer, answer
+from evaluation.qa_metrics import Judged, score, seeded_sample
 from models.embedder import Embedder
 from models.generator import Generator
 from models.policy import AnswerPolicy
 from models.prompt import strip_markers
-from evaluation.qa_metrics import Judged, score, seeded_sample
 
 
 def calibrate_refusal(scores: list[float | None], should_refuse: list[bool]) -> float | None:
@@ -34,13 +34,22 @@ def calibrate_refusal(scores: list[float | None], should_refuse: list[bool]) -> 
 def _judged(result: Answer, record: dict) -> Judged:
     passages = [p["text"] for p in record["passages"]]
     return Judged(
-        answerable=record["answerable"], refused=result.refused, answer=strip_markers(result.text),
-        golds=[record["answer"]], cited=[passages[n - 1] for n in result.cited],
+        answerable=record["answerable"],
+        refused=result.refused,
+        answer=strip_markers(result.text),
+        golds=[record["answer"]],
+        cited=[passages[n - 1] for n in result.cited],
     )
 
 
 def dev_metrics(
-    generator: Generator, embedder: Embedder, records: list[dict], *, policy: AnswerPolicy, limit: int, seed: int,
+    generator: Generator,
+    embedder: Embedder,
+    records: list[dict],
+    *,
+    policy: AnswerPolicy,
+    limit: int,
+    seed: int,
     progress=lambda xs: xs,
 ) -> tuple[dict, AnswerPolicy]:
     """The metrics of ``limit`` dev records answered under ``policy`` with its refusal threshold
@@ -49,7 +58,9 @@ def dev_metrics(
 
     def answers(under: AnswerPolicy) -> list[Answer]:
         return [
-            answer(r["question"], [p["text"] for p in r["passages"]], generator=generator, embedder=embedder, policy=under)
+            answer(
+                r["question"], [p["text"] for p in r["passages"]], generator=generator, embedder=embedder, policy=under
+            )
             for r in progress(sample)
         ]
 

@@ -9,6 +9,9 @@ The side lists are exactly what ``Searcher`` fuses for a search of the same dept
 import random
 from dataclasses import dataclass
 
+from tqdm import tqdm
+
+from core.settings import Settings
 from evaluation.beir import BeirDataset
 from evaluation.retrieval import (
     document_id,
@@ -19,8 +22,6 @@ from evaluation.retrieval import (
     search_depth,
 )
 from models.embedder import Embedder
-from tqdm import tqdm
-from core.settings import Settings
 from retrieval.filters import collection_filter
 from retrieval.fusion import fuse
 from retrieval.searcher import open_searcher
@@ -112,7 +113,12 @@ def fusion_study(
     for config in CANDIDATES:
         run = {
             qid: rank_documents(
-                ((cid, doc_of[cid]) for cid, _ in fuse(bm25, dense, method=config.method, rrf_k=config.rrf_k, alpha=config.alpha)[:depth]),
+                (
+                    (cid, doc_of[cid])
+                    for cid, _ in fuse(bm25, dense, method=config.method, rrf_k=config.rrf_k, alpha=config.alpha)[
+                        :depth
+                    ]
+                ),
                 duplicates,
             )
             for qid, (bm25, dense) in sides.items()

@@ -20,17 +20,17 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
-from evaluation.retrieval import source_filters
 from answering.answer import answer
+from core.errors import InputError
+from core.settings import Settings
+from evaluation.qa_metrics import Judged, score, seeded_sample
+from evaluation.retrieval import source_filters
+from evaluation.squad import SquadQuestion, paragraph_sources, read_squad
 from models.artifact import file_sha256
 from models.embedder import Embedder, load_embedder
 from models.policy import resolve_policy
 from models.prompt import strip_markers
-from evaluation.qa_metrics import Judged, score, seeded_sample
 from models.registry import ModelRecord, record_evaluation
-from evaluation.squad import SquadQuestion, paragraph_sources, read_squad
-from core.errors import InputError
-from core.settings import Settings
 from retrieval.filters import Filter, collection_filter, metadata_filter
 
 CONTEXTS = ("oracle", "retrieved")
@@ -73,7 +73,9 @@ def oracle_items(questions: list[SquadQuestion], all_questions: list[SquadQuesti
     for q in questions:
         others = [p for p in paragraphs if titles[p] != q.title]
         if len(others) < 3:
-            raise InputError("the oracle context needs paragraphs of at least one other article; pass a bigger --squad file.")
+            raise InputError(
+                "the oracle context needs paragraphs of at least one other article; pass a bigger --squad file."
+            )
         answerable = q.id not in withheld
         passages = rng.sample(others, 2 if answerable else 3) + ([q.context] if answerable else [])
         rng.shuffle(passages)
@@ -82,7 +84,11 @@ def oracle_items(questions: list[SquadQuestion], all_questions: list[SquadQuesti
 
 
 def retrieved_items(
-    questions: list[SquadQuestion], all_questions: list[SquadQuestion], collection: str, *, seed: int,
+    questions: list[SquadQuestion],
+    all_questions: list[SquadQuestion],
+    collection: str,
+    *,
+    seed: int,
     filters: list[Filter],
 ) -> list[QAItem]:
     """Each question searched in ``collection`` (and ``filters``); a withheld question's search
@@ -108,17 +114,26 @@ def write_predictions(path: Path, items: list[QAItem], outcomes: list[QAOutcome]
     with path.open("w") as out:
         for item, outcome in zip(items, outcomes, strict=True):
             line = {
-                "id": item.question.id, "question": item.question.question, "golds": list(item.question.answers),
-                "answerable": item.answerable, "passages": outcome.passages, "answer": outcome.answer,
-                "refused": outcome.refused, "cited": outcome.cited, **outcome.signals,
+                "id": item.question.id,
+                "question": item.question.question,
+                "golds": list(item.question.answers),
+                "answerable": item.answerable,
+                "passages": outcome.passages,
+                "answer": outcome.answer,
+                "refused": outcome.refused,
+                "cited": outcome.cited,
+                **outcome.signals,
             }
             out.write(json.dumps(line) + "\n")
 
 
 def _judged(item: QAItem, outcome: QAOutcome) -> Judged:
     return Judged(
-        answerable=item.answerable, refused=outcome.refused, answer=strip_markers(outcome.answer),
-        golds=list(item.question.answers), cited=[outcome.passages[n - 1] for n in outcome.cited],
+        answerable=item.answerable,
+        refused=outcome.refused,
+        answer=strip_markers(outcome.answer),
+        golds=list(item.question.answers),
+        cited=[outcome.passages[n - 1] for n in outcome.cited],
     )
 
 
@@ -141,18 +156,29 @@ def _retrieved_outcomes(settings, record, items, generator, embedder, policy, pr
     outcomes = []
     with connection(settings) as conn:
         answerer = compose_answerer(
-            settings, lambda: nullcontext(conn), model=record, searcher=open_searcher(settings, embedder),
-            generator=generator, policy=policy,
+            settings,
+            lambda: nullcontext(conn),
+            model=record,
+            searcher=open_searcher(settings, embedder),
+            generator=generator,
+            policy=policy,
         )
         with closing(answerer):
             for item in progress(items):
                 request = AnswerRequest(item.question.question, k=settings.default_k, filters=item.filters)
                 result = answer_unlogged(answerer, conn, request)
-                outcomes.append(QAOutcome(
-                    [p["text"] for p in result.passages], result.answer, result.refused,
-                    [c["n"] for c in result.citations], result.signals,
-                ))
+                outcomes.append(
+                    QAOutcome(
+                        [p["text"] for p in result.passages],
+                        result.answer,
+                        result.refused,
+                        [c["n"] for c in result.citations],
+                        result.signals,
+                    )
+                )
     return outcomes
+
+
 GeneratorFor = Callable[[ModelRecord, str], object]  # a model record and a dtype -> a Generator
 
 
@@ -181,8 +207,8 @@ def evaluate_qa(
     (retrieved) and ``synthetic``. The oracle context holds only the file's own paragraphs;
     ``synthetic="exclude"`` keeps the retrieved context to sources not marked synthetic.
     ``embedder`` and ``generator_for`` replace the real models (tests)."""
-    from models.serving import resolve_model
     from core.db import connection
+    from models.serving import resolve_model
 
     if context not in CONTEXTS:
         raise InputError(f"unknown --context {context!r}; expected one of: {', '.join(CONTEXTS)}.")
@@ -210,8 +236,13 @@ def evaluate_qa(
         write_predictions(predictions_path, items, outcomes)
     figures = {
         **score([_judged(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]),
-        "questions": {"squad_sha256": file_sha256(squad), "limit": limit, "seed": seed, "synthetic": synthetic,
-                      "k": settings.default_k if context == "retrieved" else None},
+        "questions": {
+            "squad_sha256": file_sha256(squad),
+            "limit": limit,
+            "seed": seed,
+            "synthetic": synthetic,
+            "k": settings.default_k if context == "retrieved" else None,
+        },
     }
     with connection(settings, autocommit=True) as conn:
         record_evaluation(conn, record.id, context, figures)

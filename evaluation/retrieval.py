@@ -8,14 +8,14 @@ own; such a document is credited right after the original chunk's document, at i
 from collections.abc import Callable, Iterable, Sequence
 
 import psycopg
-
-from evaluation.beir import BeirDataset
-from models.embedder import Embedder
 from tqdm import tqdm
+
 from core.db import connection
 from core.errors import InputError
 from core.settings import Settings
+from evaluation.beir import BeirDataset
 from evaluation.synthetic import excludes_synthetic
+from models.embedder import Embedder
 from retrieval.filters import Filter, collection_filter, synthetic_filter
 from retrieval.searcher import MODES, Searcher, SearchHit, open_searcher
 
@@ -104,7 +104,10 @@ def document_run(
     items = dataset.queries.items()
     if show_progress:
         items = tqdm(items, desc=f"{mode} queries", total=len(dataset.queries), unit="query")
-    return {qid: rank_documents([(h.chunk_id, document_id(h.source)) for h in search(text)], duplicates) for qid, text in items}
+    return {
+        qid: rank_documents([(h.chunk_id, document_id(h.source)) for h in search(text)], duplicates)
+        for qid, text in items
+    }
 
 
 def _collection_search(
@@ -163,6 +166,8 @@ def per_query_metrics(
     return {m: dict(zip(order, map(float, scores[m] if len(metrics) > 1 else scores))) for m in metrics}
 
 
-def mean_metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str]) -> dict[str, float]:
+def mean_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str]
+) -> dict[str, float]:
     per_query = per_query_metrics(qrels, run, metrics)
     return {m: round(sum(values.values()) / len(values), 4) for m, values in per_query.items()}

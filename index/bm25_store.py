@@ -43,9 +43,7 @@ def _current(root: Path, stamp: int) -> Path | None:
 
 
 def _rebuild(settings: Settings, conn: psycopg.Connection, root: Path, stamp: int) -> Bm25Index:
-    rows = conn.execute(
-        "SELECT id, text, content_hash FROM chunks WHERE embedding IS NOT NULL ORDER BY id"
-    ).fetchall()
+    rows = conn.execute("SELECT id, text, content_hash FROM chunks WHERE embedding IS NOT NULL ORDER BY id").fetchall()
     index = Bm25Index.build([r[0] for r in rows], [r[1] for r in rows], k1=settings.bm25_k1, b=settings.bm25_b)
     digest = hashlib.sha256(f"k1={settings.bm25_k1} b={settings.bm25_b}\n".encode())
     for chunk_id, _, content_hash in rows:

@@ -151,7 +151,9 @@ class FaissIndex:
         rows = np.flatnonzero(np.isin(ids, allowed))
         if not len(rows):
             return [[] for _ in range(len(queries))]
-        scores, positions = faiss.knn(queries, self.vectors()[rows], min(k, len(rows)), metric=faiss.METRIC_INNER_PRODUCT)
+        scores, positions = faiss.knn(
+            queries, self.vectors()[rows], min(k, len(rows)), metric=faiss.METRIC_INNER_PRODUCT
+        )
         return _rows(scores, np.where(positions >= 0, ids[rows][positions], -1))
 
     def save(self, conn: psycopg.Connection, ingest_run_id: int | None) -> int:
@@ -159,7 +161,9 @@ class FaissIndex:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         data = faiss.serialize_index(self._index).tobytes()
         checksum = _sha256(data)
-        with tempfile.NamedTemporaryFile(dir=self.path.parent, prefix=f"{INDEX_FILE}.", suffix=".tmp", delete=False) as tmp:
+        with tempfile.NamedTemporaryFile(
+            dir=self.path.parent, prefix=f"{INDEX_FILE}.", suffix=".tmp", delete=False
+        ) as tmp:
             try:
                 tmp.write(data)
                 tmp.flush()
@@ -187,9 +191,11 @@ class FaissIndex:
         self.remove(extra)
         for start in range(0, len(missing), _FETCH_BATCH):
             batch = missing[start : start + _FETCH_BATCH]
-            rows = conn.cursor(binary=True).execute(
-                "SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (batch.tolist(),)
-            ).fetchall()
+            rows = (
+                conn.cursor(binary=True)
+                .execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s)", (batch.tolist(),))
+                .fetchall()
+            )
             self.add(np.array([r[0] for r in rows]), np.stack([r[1].to_numpy() for r in rows]))
         return len(missing), len(extra)
 
@@ -233,6 +239,5 @@ def _sha256(data: bytes | np.ndarray) -> str:
 
 def _rows(scores: np.ndarray, ids: np.ndarray) -> list[Ranked]:
     return [
-        [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i != -1]
-        for row_ids, row_scores in zip(ids, scores)
+        [(int(i), float(s)) for i, s in zip(row_ids, row_scores) if i != -1] for row_ids, row_scores in zip(ids, scores)
     ]

@@ -31,8 +31,13 @@ class Chunk:
 def token_offsets(tokenizer: Any, text: str) -> list[tuple[int, int]]:
     """Character offsets of each token (no special tokens), from a fast HF tokenizer."""
     encoded = tokenizer(
-        text, add_special_tokens=False, truncation=False, return_offsets_mapping=True,
-        return_attention_mask=False, return_token_type_ids=False, verbose=False,
+        text,
+        add_special_tokens=False,
+        truncation=False,
+        return_offsets_mapping=True,
+        return_attention_mask=False,
+        return_token_type_ids=False,
+        verbose=False,
     )
     return encoded["offset_mapping"]
 
@@ -90,7 +95,11 @@ def segments(text: str, size: int) -> Iterator[tuple[int, int]]:
 
 
 def chunk_text(
-    text: str, tokenizer: Any, max_tokens: int, overlap: int, page_starts: list[tuple[int, int]] = (),
+    text: str,
+    tokenizer: Any,
+    max_tokens: int,
+    overlap: int,
+    page_starts: list[tuple[int, int]] = (),
     segment_chars: int = SEGMENT_CHARS,
 ) -> list[Chunk]:
     """Chunks of ``text`` (already cleaned) with their character spans and pages."""

@@ -19,8 +19,11 @@ class ReadError(Exception):
 
 # Byte order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
 _BOMS = [
-    (b"\xff\xfe\x00\x00", "utf-32-le"), (b"\x00\x00\xfe\xff", "utf-32-be"),
-    (b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
 ]
 _EXPECTED_SINGLE_BYTE = ["cp1252", "latin_1"]  # what a user's non-UTF-8 text most likely is
 
@@ -31,7 +34,7 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             try:
-                return _refuse_binary(data[len(bom):].decode(encoding)), encoding
+                return _refuse_binary(data[len(bom) :].decode(encoding)), encoding
             except UnicodeDecodeError:
                 raise ReadError(f"bytes invalid for {encoding} despite its byte order mark") from None
     if b"\x00" in data:

@@ -26,7 +26,10 @@ def ingest(
     synthetic: bool = typer.Option(False, "--synthetic", help="Mark the sources as synthetic data."),
     prune: bool = typer.Option(False, "--prune", help="Remove sources under PATHS that no longer exist."),
     max_failed: int = typer.Option(
-        0, "--max-failed", min=0, help="Exit 0 when at most this many sources failed (a corpus with known empty documents)."
+        0,
+        "--max-failed",
+        min=0,
+        help="Exit 0 when at most this many sources failed (a corpus with known empty documents).",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -60,7 +63,10 @@ def ingest(
 def delete(
     collection: str = typer.Option(..., "--collection", "-c", help="Collection to delete from."),
     source: list[str] = typer.Option(
-        [], "--source", "-s", help="A uri prefix (file:///data/old/) or a file or folder path; repeatable. None: every source."
+        [],
+        "--source",
+        "-s",
+        help="A uri prefix (file:///data/old/) or a file or folder path; repeatable. None: every source.",
     ),
     json_output: bool = JSON_OPTION,
 ) -> None:
@@ -83,8 +89,8 @@ def status(json_output: bool = JSON_OPTION) -> None:
 
     Example: rag status --json
     """
-    from ingest.status import ingest_status
     from core.db import connection
+    from ingest.status import ingest_status
 
     settings = load_settings()
     with connection(settings) as conn:

@@ -76,7 +76,7 @@ def rebuild_text(spans: list[tuple[int, int, str]]) -> str:
             continue
         if parts and start > covered:
             parts.append(" ")
-        parts.append(text[max(covered - start, 0):])
+        parts.append(text[max(covered - start, 0) :])
         covered = end
     return "".join(parts)
 

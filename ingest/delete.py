@@ -7,14 +7,14 @@ so a log's prompt stays and its passages show the chunk as gone (no row in ``chu
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from core.db import connection
+from core.errors import NotFoundError
+from core.settings import Settings
+from index.faiss_index import sync_index
 from ingest.discovery import _escape_like, uri_patterns
 from ingest.runs import lock_collection
 from ingest.store import delete_sources
 from models.embedder import Embedder, load_embedder
-from core.db import connection
-from core.errors import NotFoundError
-from index.faiss_index import sync_index
-from core.settings import Settings
 
 
 @dataclass
@@ -46,9 +46,12 @@ def delete_from_collection(
             raise NotFoundError(f"no collection '{collection}'; 'rag status' lists the collections.")
         lock_collection(conn, row[0], collection)
         patterns = [p for source in uri_prefixes for p in _patterns(source)] or ["%"]
-        source_ids = [r[0] for r in conn.execute(
-            "SELECT id FROM sources WHERE collection_id = %s AND uri LIKE ANY(%s)", (row[0], patterns)
-        )]
+        source_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM sources WHERE collection_id = %s AND uri LIKE ANY(%s)", (row[0], patterns)
+            )
+        ]
 
         def embed(texts: list[str]):
             return (embedder or load_embedder(settings)).embed(texts)

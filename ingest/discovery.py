@@ -70,10 +70,15 @@ def discover(path: Path, targets: set[Path], max_bytes: int) -> Iterator[Discove
     """Sources under ``path`` (a file or a folder, recursive, hidden names skipped): real files
     in order, then links. ``targets`` holds the files read so far in this run; a file (or JSONL
     row) over ``max_bytes`` fails by name before it is read."""
-    entries = [path] if not path.is_dir() else [
-        p for p in path.rglob("*")
-        if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    ]
+    entries = (
+        [path]
+        if not path.is_dir()
+        else [
+            p
+            for p in path.rglob("*")
+            if (p.is_file() or p.is_symlink()) and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        ]
+    )
     for file in sorted(entries, key=lambda p: (p.is_symlink(), p)):
         if not file.is_file():
             yield SkippedInput(path_uri(file))  # a dangling link or a link to a folder
@@ -93,8 +98,9 @@ def discover(path: Path, targets: set[Path], max_bytes: int) -> Iterator[Discove
 
 
 def too_large(uri: str, size: int, max_bytes: int) -> FailedInput:
-    return FailedInput(uri, f"{size} bytes is over the limit of {max_bytes} (RAG_MAX_SOURCE_BYTES); "
-                       "split the file or raise the limit")
+    return FailedInput(
+        uri, f"{size} bytes is over the limit of {max_bytes} (RAG_MAX_SOURCE_BYTES); split the file or raise the limit"
+    )
 
 
 def _file_source(file: Path, mime_type: str, reader: Reader, max_bytes: int) -> Discovered:

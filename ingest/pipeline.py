@@ -17,25 +17,37 @@ from itertools import accumulate
 from pathlib import Path
 
 import psycopg
+from tqdm import tqdm
 
+from core.db import connection
+from core.errors import InputError
+from core.settings import Settings
+from index.faiss_index import sync_index
+from index.pgvector_index import ensure_pgvector_index
 from ingest.chunking import Chunk, chunk_text
 from ingest.cleaning import ReadError, clean_pages, clean_text
 from ingest.dedup import (
-    Duplicate, Fingerprint, Fingerprinter, OriginalSource, find_duplicates, rebuild_text, word_shingles,
+    Duplicate,
+    Fingerprint,
+    Fingerprinter,
+    OriginalSource,
+    find_duplicates,
+    rebuild_text,
+    word_shingles,
 )
 from ingest.discovery import Discovered, DuplicateInput, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
 from ingest.report import IngestReport
 from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
 from ingest.store import (
-    ChunkRow, SourceRow, allocate_ids, delete_sources, known_originals, known_source_originals, write_source,
+    ChunkRow,
+    SourceRow,
+    allocate_ids,
+    delete_sources,
+    known_originals,
+    known_source_originals,
+    write_source,
 )
 from models.embedder import Embedder, embedder_model_dir, load_embedder
-from tqdm import tqdm
-from core.db import connection
-from core.errors import InputError
-from index.faiss_index import sync_index
-from index.pgvector_index import ensure_pgvector_index
-from core.settings import Settings
 
 FLUSH_BATCHES = 4  # embed this many embedder batches at once
 
@@ -53,9 +65,18 @@ class _Prepared:
 class _Ingestor:
     """Holds one run's state: the pending batch, the counts, the known sources."""
 
-    def __init__(self, settings: Settings, conn: psycopg.Connection, embedder: Embedder | None,
-                 report: IngestReport, collection: int, known: dict[str, tuple[int, str]],
-                 metadata: dict[str, str], synthetic: bool, writer: ThreadPoolExecutor):
+    def __init__(
+        self,
+        settings: Settings,
+        conn: psycopg.Connection,
+        embedder: Embedder | None,
+        report: IngestReport,
+        collection: int,
+        known: dict[str, tuple[int, str]],
+        metadata: dict[str, str],
+        synthetic: bool,
+        writer: ThreadPoolExecutor,
+    ):
         self.settings, self.conn, self._embedder, self.report = settings, conn, embedder, report
         self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
         self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
@@ -121,9 +142,16 @@ class _Ingestor:
         if not chunks:
             self._fail(source.uri, "no text left after cleaning")
             return
-        self.pending.append(_Prepared(
-            source, previous[0] if previous else None, fingerprint, chunks, chunk_fingerprints, loaded.metadata,
-        ))
+        self.pending.append(
+            _Prepared(
+                source,
+                previous[0] if previous else None,
+                fingerprint,
+                chunks,
+                chunk_fingerprints,
+                loaded.metadata,
+            )
+        )
         self.pending_chunks += len(chunks)
         if self.pending_chunks >= self.flush_size:
             self._hand_over()
@@ -167,13 +195,19 @@ class _Ingestor:
             self._write(prepared, self._source_row(prepared, source_id, source_fingerprint, match), rows)
 
     def _near_duplicate_sources(
-        self, batch: list[_Prepared], source_ids: list[int], source_fingerprints: list[Fingerprint],
-        chunk_ids: list[int], chunk_fingerprints: list[Fingerprint],
+        self,
+        batch: list[_Prepared],
+        source_ids: list[int],
+        source_fingerprints: list[Fingerprint],
+        chunk_ids: list[int],
+        chunk_fingerprints: list[Fingerprint],
     ) -> tuple[list[Duplicate | None], list[OriginalSource | None]]:
         """For each source of the batch, the source its whole text nearly duplicates (in the
         collection, or earlier in the batch) and that original's text and chunks, else None."""
         bands, known_chunks = known_source_originals(
-            self.conn, self.collection, sorted({key for f in source_fingerprints for key in f.bands}),
+            self.conn,
+            self.collection,
+            sorted({key for f in source_fingerprints for key in f.bands}),
             [p.replaces for p in batch if p.replaces],
         )
         shingles = {
@@ -197,34 +231,51 @@ class _Ingestor:
         return matches, [original(m.original_id) if m else None for m in matches]
 
     def _chunk_duplicates(
-        self, batch: list[_Prepared], ids: list[int], fingerprints: list[Fingerprint],
+        self,
+        batch: list[_Prepared],
+        ids: list[int],
+        fingerprints: list[Fingerprint],
         originals: list[OriginalSource | None],
     ) -> list[Duplicate | None]:
         """Each chunk's decision: a copy of a known or earlier chunk, contained in its source's
         original (when its source is a near duplicate), or None (new, to embed)."""
         exact, bands, texts_by_id = known_originals(
-            self.conn, self.collection, [f.content_hash for f in fingerprints],
-            sorted({key for f in fingerprints for key in f.bands}), [p.replaces for p in batch if p.replaces],
+            self.conn,
+            self.collection,
+            [f.content_hash for f in fingerprints],
+            sorted({key for f in fingerprints for key in f.bands}),
+            [p.replaces for p in batch if p.replaces],
         )
         shingles = {chunk_id: word_shingles(text) for chunk_id, text in texts_by_id.items()}
         per_chunk = [original for prepared, original in zip(batch, originals) for _ in prepared.chunks]
         threshold = self.settings.near_duplicate_threshold
         return find_duplicates(ids, fingerprints, exact, bands, shingles, threshold, per_chunk)
 
-    def _source_row(self, prepared: _Prepared, source_id: int, fingerprint: Fingerprint,
-                    near_duplicate: Duplicate | None) -> SourceRow:
+    def _source_row(
+        self, prepared: _Prepared, source_id: int, fingerprint: Fingerprint, near_duplicate: Duplicate | None
+    ) -> SourceRow:
         source = prepared.source
         return SourceRow(
-            source_id, self.collection, source.uri, source.sha256, source.size_bytes, source.mime_type,
-            {**self.metadata, **source.metadata, **prepared.metadata}, self.synthetic, self.report.run_id,
-            fingerprint, near_duplicate,
+            source_id,
+            self.collection,
+            source.uri,
+            source.sha256,
+            source.size_bytes,
+            source.mime_type,
+            {**self.metadata, **source.metadata, **prepared.metadata},
+            self.synthetic,
+            self.report.run_id,
+            fingerprint,
+            near_duplicate,
         )
 
     def _write(self, prepared: _Prepared, row: SourceRow, rows: list[ChunkRow]) -> None:
         source = prepared.source
         try:
             with self.conn.transaction():
-                removed = delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
+                removed = (
+                    delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
+                )
                 write_source(self.conn, row, rows)
         except psycopg.Error as exc:
             self._fail(source.uri, f"database write failed: {exc}".strip())
@@ -306,9 +357,7 @@ def ingest_paths(
     return report
 
 
-def _parameters(
-    settings: Settings, paths: list[Path], synthetic: bool, prune: bool
-) -> dict[str, object]:
+def _parameters(settings: Settings, paths: list[Path], synthetic: bool, prune: bool) -> dict[str, object]:
     return {
         "paths": [str(p.resolve()) for p in paths],
         "embedder": str(embedder_model_dir()),

@@ -14,8 +14,7 @@ _LOCK_NAMESPACE = 7_201_106  # advisory lock (namespace, collection id): one ing
 def collection_id(conn: psycopg.Connection, name: str) -> int:
     """The id of collection ``name``, created when missing."""
     row = conn.execute(
-        "INSERT INTO collections (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name"
-        " RETURNING id",
+        "INSERT INTO collections (name) VALUES (%s) ON CONFLICT (name) DO UPDATE SET name = EXCLUDED.name RETURNING id",
         (name,),
     ).fetchone()
     return row[0]

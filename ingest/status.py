@@ -25,9 +25,9 @@ def ingest_status(conn: psycopg.Connection, settings: Settings) -> dict:
             {"name": name, "sources": sources, "chunks": chunks, "searchable_chunks": searchable, "duplicates": dups}
             for name, sources, chunks, searchable, dups in collections
         ],
-        "index_build": None if build is None else dict(
-            zip(("id", "index_id", "vector_count", "checksum", "path", "created_at"), build)
-        ),
+        "index_build": None
+        if build is None
+        else dict(zip(("id", "index_id", "vector_count", "checksum", "path", "created_at"), build)),
         "schema_version": schema_version(conn),
         "data_dir": str(settings.data_dir.resolve()),
     }

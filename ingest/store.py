@@ -117,11 +117,19 @@ def known_source_originals(
 def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[ChunkRow]) -> int:
     """Insert one source with its chunks, bands and duplicate rows; return the source id."""
     source_id = conn.execute(
-        "INSERT INTO sources (id, collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic, ingest_run_id)"
+        "INSERT INTO sources"
+        " (id, collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic, ingest_run_id)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
         (
-            source.id, source.collection_id, source.uri, source.sha256, source.size_bytes, source.mime_type,
-            json.dumps(source.metadata), source.synthetic, source.ingest_run_id,
+            source.id,
+            source.collection_id,
+            source.uri,
+            source.sha256,
+            source.size_bytes,
+            source.mime_type,
+            json.dumps(source.metadata),
+            source.synthetic,
+            source.ingest_run_id,
         ),
     ).fetchone()[0]
     if source.near_duplicate:
@@ -136,15 +144,26 @@ def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[C
             for band, hash_ in source.fingerprint.bands:
                 copy.write_row([source_id, band, hash_])
         with cur.copy(
-            "COPY chunks (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding, pages)"
+            "COPY chunks"
+            " (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding, pages)"
             " FROM STDIN WITH (FORMAT BINARY)"
         ) as copy:
             copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector", "int4[]"])
             for ordinal, row in enumerate(chunks):
                 c = row.chunk
                 copy.write_row(
-                    [row.id, source_id, ordinal, c.start, c.end, c.text, c.token_count,
-                     row.fingerprint.content_hash, row.vector, list(c.pages) or None]
+                    [
+                        row.id,
+                        source_id,
+                        ordinal,
+                        c.start,
+                        c.end,
+                        c.text,
+                        c.token_count,
+                        row.fingerprint.content_hash,
+                        row.vector,
+                        list(c.pages) or None,
+                    ]
                 )
         with cur.copy("COPY chunk_bands (chunk_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
             copy.set_types(["int8", "int2", "int8"])
@@ -191,7 +210,7 @@ def delete_sources(conn: psycopg.Connection, source_ids: Sequence[int], embed: E
     for chunk_id, _ in contained:
         conn.execute("UPDATE chunks SET embedding = %s WHERE id = %s", (vectors[chunk_id], chunk_id))
         conn.execute("DELETE FROM duplicates WHERE chunk_id = %s", (chunk_id,))
-    for original, (heir, kind, _, vector) in heirs.items():
+    for original, (heir, _kind, _, vector) in heirs.items():
         conn.execute("UPDATE chunks SET embedding = %s WHERE id = %s", (vectors.get(heir, vector), heir))
         conn.execute("DELETE FROM duplicates WHERE chunk_id = %s", (heir,))
         conn.execute("UPDATE duplicates SET original_chunk_id = %s WHERE original_chunk_id = %s", (heir, original))

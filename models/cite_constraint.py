@@ -31,8 +31,8 @@ invalid."""
 from dataclasses import dataclass
 from typing import Any
 
-from models.prompt import REFUSAL, format_answer, is_refusal, parse_citations
 from core.errors import ConfigError
+from models.prompt import REFUSAL, format_answer, is_refusal, parse_citations
 
 _ANSWER = "Paris"  # any short answer: a marker's tokens are what follows it in a target
 
@@ -87,7 +87,9 @@ class MarkerBook:
 class CitationConstraint:
     """Free decoding's rule (see the module docstring) for one answer to ``n_passages`` passages."""
 
-    def __init__(self, book: MarkerBook, tokenizer: Any, end_ids: frozenset[int], *, n_passages: int, max_new_tokens: int):
+    def __init__(
+        self, book: MarkerBook, tokenizer: Any, end_ids: frozenset[int], *, n_passages: int, max_new_tokens: int
+    ):
         self._tokenizer = tokenizer
         self._end_ids = end_ids
         self._n_passages = n_passages
@@ -109,4 +111,6 @@ class CitationConstraint:
 
     def _needs_citation(self, answer_ids: list[int]) -> bool:
         text = self._tokenizer.decode(answer_ids, skip_special_tokens=True).strip()
-        return not is_refusal(text) and not REFUSAL.startswith(text) and not parse_citations(text, self._n_passages).valid
+        return (
+            not is_refusal(text) and not REFUSAL.startswith(text) and not parse_citations(text, self._n_passages).valid
+        )

@@ -7,7 +7,9 @@ import typer
 
 from cli.console import JSON_OPTION, load_settings, print_json
 
-models_app = typer.Typer(name="models", help="List registered generators, promote one, ship an adapter.", no_args_is_help=True)
+models_app = typer.Typer(
+    name="models", help="List registered generators, promote one, ship an adapter.", no_args_is_help=True
+)
 
 _METRICS = ("f1", "exact_match", "citation_accuracy", "refusal_accuracy")
 
@@ -18,15 +20,22 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
 
     Example: rag models list --json
     """
-    from models.registry import list_models
     from core.db import connection
+    from models.registry import list_models
 
     with connection(load_settings()) as conn:
         models = list_models(conn)
     rows = [
-        {**m.summary(), "status": m.status, "parent_id": m.parent_id, "path": m.path,
-         "created_at": m.created_at.isoformat(), "origin": _origin(m),
-         "metrics": {k: m.metrics.get(k) for k in _METRICS if k in m.metrics}, "policy": m.policy}
+        {
+            **m.summary(),
+            "status": m.status,
+            "parent_id": m.parent_id,
+            "path": m.path,
+            "created_at": m.created_at.isoformat(),
+            "origin": _origin(m),
+            "metrics": {k: m.metrics.get(k) for k in _METRICS if k in m.metrics},
+            "policy": m.policy,
+        }
         for m in models
     ]
     if as_json:
@@ -35,7 +44,8 @@ def list_command(as_json: bool = JSON_OPTION) -> None:
     for row in rows:
         metrics = " ".join(f"{k}={v}" for k, v in row["metrics"].items())
         typer.echo(
-            f"{row['id']:>4} {row['status']:<9} {row['kind']:<7} {row['name']} {row['sha256'][:12]} ({row['origin']}) {metrics}"
+            f"{row['id']:>4} {row['status']:<9} {row['kind']:<7} {row['name']} {row['sha256'][:12]}"
+            f" ({row['origin']}) {metrics}"
         )
 
 
@@ -60,8 +70,8 @@ def promote_command(
 
     Example: rag models promote 2
     """
-    from models.promotion import promote
     from core.db import connection
+    from models.promotion import promote
 
     with connection(load_settings()) as conn:
         result = promote(conn, model_id, force=force)
@@ -73,8 +83,11 @@ def promote_command(
         for side in ("candidate", "current"):
             values = " ".join(f"{k}={comparison[side][k]}" for k in _METRICS)
             typer.echo(f"{side:<9} model {comparison[side]['id']}: {values}")
-        typer.echo(("promoted" + (" (forced)" if force and not result.decision.passed else "")) if result.promoted
-                   else "not promoted: " + "; ".join(result.decision.reasons) + " (use --force to override)")
+        typer.echo(
+            ("promoted" + (" (forced)" if force and not result.decision.passed else ""))
+            if result.promoted
+            else "not promoted: " + "; ".join(result.decision.reasons) + " (use --force to override)"
+        )
     if not result.promoted:
         raise typer.Exit(1)
 
@@ -98,10 +111,10 @@ def ship_command(
     """
     import json
 
+    from core.db import connection
     from models.generator import ensure_base_model
     from models.registry import get_model
     from models.shipped import SHIPPED_DIR, write_shipped
-    from core.db import connection
 
     settings = load_settings()
     figures = {}

@@ -59,8 +59,14 @@ class CopyConstraint:
     """Copy decoding of one answer to ``passages`` (numbered from 1, as in the prompt)."""
 
     def __init__(
-        self, tokenizer: Any, book: MarkerBook, word_starts: np.ndarray, passages: list[str], end_ids: frozenset[int],
-        *, max_new_tokens: int,
+        self,
+        tokenizer: Any,
+        book: MarkerBook,
+        word_starts: np.ndarray,
+        passages: list[str],
+        end_ids: frozenset[int],
+        *,
+        max_new_tokens: int,
     ):
         self._book, self._word_starts, self._end_ids = book, word_starts, sorted(end_ids)
         every = book.markers(tuple(range(1, len(passages) + 1))) if passages else None
@@ -123,4 +129,3 @@ class CopyConstraint:
         token = allowed[int(logits[allowed].argmax())]
         self._marker_ids += (token,)
         return token
-

@@ -46,7 +46,9 @@ class CacheSession:
         self.model, self.cache, self.length = model, DynamicCache(), len(prompt_ids)
         with torch.inference_mode():
             inputs = torch.tensor([prompt_ids])
-            logits = model(input_ids=inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=keep_logits).logits
+            logits = model(
+                input_ids=inputs, past_key_values=self.cache, use_cache=True, logits_to_keep=keep_logits
+            ).logits
         self.logits = logits[0] if keep_logits > 1 else logits[0, -1]
 
     def step(self, token: int) -> torch.Tensor:

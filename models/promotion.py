@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 import psycopg
 
-from models.registry import ModelRecord, get_model, serving_model, set_status
 from core.errors import InputError
+from models.registry import ModelRecord, get_model, serving_model, set_status
 
 REFUSAL_SLACK = 0.02
 
@@ -42,13 +42,16 @@ def gate(candidate: dict, current: dict) -> GateDecision:
         return GateDecision(True)
     for name in ("f1", "refusal_accuracy"):
         if name not in candidate:
-            return GateDecision(False, [f"the candidate has no dev {name}; fine-tune it with `rag finetune` to record one"])
+            return GateDecision(
+                False, [f"the candidate has no dev {name}; fine-tune it with `rag finetune` to record one"]
+            )
     reasons = []
     if candidate["f1"] <= current["f1"]:
         reasons.append(f"dev F1 {candidate['f1']} does not beat {current['f1']}")
     if candidate["refusal_accuracy"] < current.get("refusal_accuracy", 0.0) - REFUSAL_SLACK:
         reasons.append(
-            f"refusal accuracy {candidate['refusal_accuracy']} is more than {REFUSAL_SLACK} below {current['refusal_accuracy']}"
+            f"refusal accuracy {candidate['refusal_accuracy']} is more than {REFUSAL_SLACK}"
+            f" below {current['refusal_accuracy']}"
         )
     return GateDecision(not reasons, reasons)
 

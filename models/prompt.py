@@ -62,7 +62,10 @@ def render_prompt(question: str, passages: list[str], tokenizer: Any, template: 
     """The full prompt text, ending where the assistant's answer begins."""
     messages = [
         {"role": "system", "content": template.system},
-        {"role": "user", "content": template.user.format(passages=number_passages(passages), question=question.strip())},
+        {
+            "role": "user",
+            "content": template.user.format(passages=number_passages(passages), question=question.strip()),
+        },
     ]
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 

@@ -15,8 +15,8 @@ import psycopg
 from psycopg.rows import class_row
 from psycopg.types.json import Jsonb
 
-from models.artifact import ModelArtifact
 from core.errors import InputError, NotFoundError
+from models.artifact import ModelArtifact
 
 KINDS = ("base", "adapter", "full")
 STATUSES = ("candidate", "promoted", "retired")

@@ -6,11 +6,11 @@ its model here, once."""
 
 import psycopg
 
+from core.errors import InputError
+from core.settings import Settings
 from models.generator import ensure_base_model
 from models.registry import ModelRecord, get_model, list_models, register_base, serving_model
 from models.shipped import ensure_shipped_model
-from core.errors import InputError
-from core.settings import Settings
 
 
 def resolve_model(conn: psycopg.Connection, settings: Settings, which: str = "serving") -> ModelRecord:
@@ -27,5 +27,7 @@ def resolve_model(conn: psycopg.Connection, settings: Settings, which: str = "se
             raise InputError("no model is promoted; pass --model base or an id, or run `rag models promote ID`.")
         return promoted[0]
     if not which.isdigit():
-        raise InputError(f"unknown --model {which!r}; expected serving, base, promoted or a model id from `rag models list`.")
+        raise InputError(
+            f"unknown --model {which!r}; expected serving, base, promoted or a model id from `rag models list`."
+        )
     return get_model(conn, int(which))

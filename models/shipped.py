@@ -14,9 +14,9 @@ from typing import Any
 
 import psycopg
 
+from core.errors import ConfigError
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.registry import ModelRecord, get_model, list_models, register_model
-from core.errors import ConfigError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped" / "grounded-qa-lora"
 MANIFEST = "manifest.json"
@@ -33,7 +33,9 @@ def write_shipped(model: ModelRecord, base: ModelArtifact, folder: Path, evaluat
         raise ConfigError(f"model {model.id} is a {model.kind} model; only a LoRA adapter can be shipped.")
     source = model.artifact.path
     folder.mkdir(parents=True, exist_ok=True)
-    weights = {name: tensor.half().contiguous() for name, tensor in load_file(source / "adapter_model.safetensors").items()}
+    weights = {
+        name: tensor.half().contiguous() for name, tensor in load_file(source / "adapter_model.safetensors").items()
+    }
     save_file(weights, folder / "adapter_model.safetensors")
     shutil.copyfile(source / "adapter_config.json", folder / "adapter_config.json")
     run = model.config
@@ -46,7 +48,10 @@ def write_shipped(model: ModelRecord, base: ModelArtifact, folder: Path, evaluat
         "dev_data": run["dev_data"],
         "train_minutes": run["train_minutes"],
         "steps": run["steps"],
-        "base": {"sha256": base.sha256, "source_sha256": json.loads((base.path / "manifest.json").read_text())["source_sha256"]},
+        "base": {
+            "sha256": base.sha256,
+            "source_sha256": json.loads((base.path / "manifest.json").read_text())["source_sha256"],
+        },
         "policy": model.policy,
         "dev_metrics": {k: v for k, v in model.metrics.items() if k != "eval"},
         "evaluations": evaluations,

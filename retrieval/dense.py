@@ -13,9 +13,9 @@ from collections.abc import Callable
 import numpy as np
 from psycopg_pool import ConnectionPool
 
-from models.embedder import Embedder
 from index.faiss_index import FaissIndex
 from index.ranked import Ranked
+from models.embedder import Embedder
 from retrieval.filters import CHUNK_JOIN, Filter, filter_sql
 
 
@@ -54,7 +54,8 @@ class PgvectorRetriever(_DenseRetriever):
         tables = CHUNK_JOIN if filters else "chunks c"
         with self.pool.connection() as conn, conn.transaction():
             conn.execute(
-                "SELECT set_config('hnsw.ef_search', %s, true), set_config('hnsw.iterative_scan', 'relaxed_order', true)",
+                "SELECT set_config('hnsw.ef_search', %s, true),"
+                " set_config('hnsw.iterative_scan', 'relaxed_order', true)",
                 (str(max(self.ef_search, k)),),
             )
             rows = conn.execute(

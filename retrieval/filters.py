@@ -21,9 +21,7 @@ from core.errors import InputError
 FIELDS = ("collection", "uri_prefix", "synthetic", "metadata")
 
 # The join every filtered query runs over; the conditions below name these aliases.
-CHUNK_JOIN = (
-    "chunks c JOIN sources s ON s.id = c.source_id JOIN collections col ON col.id = s.collection_id"
-)
+CHUNK_JOIN = "chunks c JOIN sources s ON s.id = c.source_id JOIN collections col ON col.id = s.collection_id"
 
 _CONDITIONS = {
     "collection": "col.name = ANY(%s::text[])",
@@ -62,9 +60,7 @@ def synthetic_filter(flag: bool) -> Filter:
 
 def metadata_filter(key: str, values: Iterable[str]) -> Filter:
     if not _KEY.match(key):
-        raise InputError(
-            f"invalid filter key {key!r}; expected one of {', '.join(FIELDS[:3])} or {_KEY_RULE}"
-        )
+        raise InputError(f"invalid filter key {key!r}; expected one of {', '.join(FIELDS[:3])} or {_KEY_RULE}")
     return Filter("metadata", tuple(values), key)
 
 

@@ -23,16 +23,16 @@ from typing import Any
 import numpy as np
 from psycopg_pool import ConnectionPool
 
-from models.embedder import Embedder
 from core.errors import InputError
 from core.settings import Settings
-from retrieval.allowed import AllowedIds
-from index.ranked import Ranked
-from retrieval.keyword import Bm25Retriever
 from index.bm25_store import load_bm25
 from index.builds import latest_ingest_stamp
+from index.ranked import Ranked
+from models.embedder import Embedder
+from retrieval.allowed import AllowedIds
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.fusion import fuse
+from retrieval.keyword import Bm25Retriever
 
 MODES = ("hybrid", "bm25", "dense")
 
@@ -106,9 +106,15 @@ class Searcher:
                 embedded = self.embed(query)
                 return embedded, dense_side.search_vector(embedded, fetch, filters)
 
-            keyword, (vector, semantic) = self._both(lambda: self._bm25(sides).search(query, fetch, filters), embed_and_search)
+            keyword, (vector, semantic) = self._both(
+                lambda: self._bm25(sides).search(query, fetch, filters), embed_and_search
+            )
             ranked = fuse(
-                keyword, semantic, method=self.settings.fusion, rrf_k=self.settings.rrf_k, alpha=self.settings.fusion_alpha
+                keyword,
+                semantic,
+                method=self.settings.fusion,
+                rrf_k=self.settings.rrf_k,
+                alpha=self.settings.fusion_alpha,
             )[:k]
         return self._hydrate(ranked, dict(keyword), vector)
 
@@ -158,7 +164,9 @@ class Searcher:
                 continue
             _, uri, collection, text, start, end, metadata, pages, cosine = row
             scores = {"bm25": bm25_scores.get(chunk_id), "dense": None if cosine is None else float(cosine)}
-            hits.append(SearchHit(chunk_id, uri, collection, text, (start, end), metadata, float(score), scores, pages or []))
+            hits.append(
+                SearchHit(chunk_id, uri, collection, text, (start, end), metadata, float(score), scores, pages or [])
+            )
         return hits
 
     def _current_sides(self) -> _Sides:

@@ -2,7 +2,7 @@
 Pure functions over plain data (so the matrix is tested without HTTP), and
 ``authorized_filters`` that checks a request's collections against the database."""
 
-from enum import Enum
+from enum import StrEnum
 
 import psycopg
 
@@ -12,7 +12,7 @@ from service.errors import ApiError
 from service.keys import ApiKey, Role
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     search = "search"
     generate = "generate"
     feedback = "feedback"
@@ -81,7 +81,8 @@ def authorized_filters(
     forbidden = forbidden_collections(key, parsed)
     if forbidden:
         raise ApiError(
-            403, "forbidden",
+            403,
+            "forbidden",
             f"this key may not read collection(s) {', '.join(map(repr, sorted(forbidden)))}; "
             f"it may read: {', '.join(key.collections or [])}.",
         )

@@ -50,7 +50,10 @@ def openapi_with_limits(app: FastAPI, settings: Settings) -> dict:
     """The OpenAPI schema with the limits that come from settings written into it."""
     if app.openapi_schema is None:
         schema = get_openapi(
-            title=app.title, version=app.version, summary=app.summary, routes=app.routes,
+            title=app.title,
+            version=app.version,
+            summary=app.summary,
+            routes=app.routes,
         )
         for model in ("SearchRequest", "GenerateRequest"):
             properties = schema["components"]["schemas"][model]["properties"]

@@ -66,7 +66,9 @@ def create(
     with connection(load_settings()) as conn:
         key, secret = create_key(conn, role, name=name, collections=collection or None)
     if as_json:
-        print_json({"id": key.id, "name": key.name, "role": key.role.value, "collections": key.collections, "key": secret})
+        print_json(
+            {"id": key.id, "name": key.name, "role": key.role.value, "collections": key.collections, "key": secret}
+        )
         return
     typer.echo(f"created {key.role.value} key {key.id}" + (f" ({key.name})" if key.name else ""), err=True)
     typer.echo(secret)

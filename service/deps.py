@@ -31,7 +31,8 @@ def require(action: Action) -> Callable[..., ApiKey]:
     def authorized_key(services: ServicesDep, credentials: Credentials) -> ApiKey:
         if credentials is None:
             raise ApiError(
-                401, "unauthorized",
+                401,
+                "unauthorized",
                 "missing API key; send the header 'Authorization: Bearer KEY' (create a key with `rag keys create`).",
                 _CHALLENGE,
             )
@@ -39,7 +40,9 @@ def require(action: Action) -> Callable[..., ApiKey]:
             key = find_key(conn, credentials.credentials)
         if key is None:
             raise ApiError(
-                401, "unauthorized", "unknown or revoked API key; check the key or create one with `rag keys create`.",
+                401,
+                "unauthorized",
+                "unknown or revoked API key; check the key or create one with `rag keys create`.",
                 _CHALLENGE,
             )
         if not may(key.role, action):
@@ -51,7 +54,8 @@ def require(action: Action) -> Callable[..., ApiKey]:
         if wait:
             seconds = math.ceil(wait)
             raise ApiError(
-                429, "rate_limited",
+                429,
+                "rate_limited",
                 f"this key made more than {services.settings.rate_limit_per_minute} requests in a minute; "
                 f"retry after {seconds} s or raise RAG_RATE_LIMIT_PER_MINUTE.",
                 {"Retry-After": str(seconds)},

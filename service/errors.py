@@ -125,8 +125,10 @@ class UnexpectedErrorMiddleware:
             if started:  # the head is gone: nothing valid can follow, so the connection must end
                 raise
             response = error_response(
-                500, "internal_error",
-                f"unexpected server error; report error id {error_id} to the operator.", error_id=error_id,
+                500,
+                "internal_error",
+                f"unexpected server error; report error id {error_id} to the operator.",
+                error_id=error_id,
             )
             await response(scope, receive, send)
 

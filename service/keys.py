@@ -6,7 +6,7 @@ useless to a reader of the database, and it lets a lookup be one indexed equalit
 import hashlib
 import secrets
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 import psycopg
 
@@ -15,7 +15,7 @@ from core.errors import InputError
 KEY_PREFIX = "rag_"
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     reader = "reader"
     user = "user"
     admin = "admin"
@@ -47,9 +47,7 @@ def create_key(
             known = {r[0] for r in conn.execute("SELECT name FROM collections WHERE name = ANY(%s)", (collections,))}
             unknown = sorted(set(collections) - known)
             if unknown:
-                raise InputError(
-                    f"unknown collection(s) {', '.join(unknown)}; ingest them first or drop --collection."
-                )
+                raise InputError(f"unknown collection(s) {', '.join(unknown)}; ingest them first or drop --collection.")
         key_id = conn.execute(
             "INSERT INTO api_keys (name, role, key_hash, collections) VALUES (%s, %s, %s, %s) RETURNING id",
             (name, role.value, hash_key(secret), collections or None),
@@ -77,8 +75,6 @@ def revoke_key(conn: psycopg.Connection, key_id: int) -> None:
 
 def key_rows(conn: psycopg.Connection) -> list[dict]:
     """Every key without its hash, oldest first."""
-    cur = conn.execute(
-        "SELECT id, name, role, collections, created_at, revoked_at FROM api_keys ORDER BY id"
-    )
+    cur = conn.execute("SELECT id, name, role, collections, created_at, revoked_at FROM api_keys ORDER BY id")
     names = [c.name for c in cur.description]
     return [dict(zip(names, row)) for row in cur]

@@ -89,7 +89,9 @@ class BodyLimitMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(
-            413, "too_large",
-            f"the request body is over the limit of {self.max_bytes} bytes; send less (the limit is RAG_MAX_BODY_BYTES).",
+            413,
+            "too_large",
+            f"the request body is over the limit of {self.max_bytes} bytes;"
+            " send less (the limit is RAG_MAX_BODY_BYTES).",
         )
         await response(scope, receive, send)

@@ -20,19 +20,26 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "rag_http_requests", "HTTP requests by route, method and status.",
-            ["route", "method", "status"], registry=self.registry,
+            "rag_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "rag_http_request_seconds", "Time to the response head, by route.",
-            ["route", "method"], buckets=_SECONDS, registry=self.registry,
+            "rag_http_request_seconds",
+            "Time to the response head, by route.",
+            ["route", "method"],
+            buckets=_SECONDS,
+            registry=self.registry,
         )
         self.retrieval = Histogram(
             "rag_retrieval_seconds", "Retrieval time per generate request.", buckets=_SECONDS, registry=self.registry
         )
         self.generation = Histogram(
-            "rag_generation_seconds", "Model generation time per generate request.",
-            buckets=_SECONDS, registry=self.registry,
+            "rag_generation_seconds",
+            "Model generation time per generate request.",
+            buckets=_SECONDS,
+            registry=self.registry,
         )
         self.tokens = Counter("rag_tokens", "Tokens processed, by kind.", ["kind"], registry=self.registry)
 

@@ -56,7 +56,9 @@ _FILTERS = Field(
     '"synthetic": false, "metadata": {"lang": "en" | [...]}}.',
     examples=[{"uri_prefix": "file:///docs/", "metadata": {"lang": "en"}}],
 )
-_COLLECTION = Field(None, max_length=200, description="Only this collection; unset = every collection the key may read.")
+_COLLECTION = Field(
+    None, max_length=200, description="Only this collection; unset = every collection the key may read."
+)
 
 
 class _Request(BaseModel):
@@ -104,7 +106,8 @@ class SearchResult(BaseModel):
     score: float = Field(description="The mode's score: BM25, cosine, or fused in [0, 1].")
     scores: Scores
     pages: list[int] = Field(
-        default_factory=list, description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages."
+        default_factory=list,
+        description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages.",
     )
 
 
@@ -169,12 +172,18 @@ class GenerateRequest(_Request):
     filters: FilterTree | None = _FILTERS
     collection: StoredText | None = _COLLECTION
     session_id: StoredText | None = Field(
-        None, min_length=1, max_length=200,
+        None,
+        min_length=1,
+        max_length=200,
         description="Continue this session of your key (a follow-up is rewritten using the previous turn); "
         "another key's session is a 404.",
     )
-    stream: StrictBool = Field(False, description="Stream tokens as server-sent events (token events, then one done event).")
-    max_new_tokens: int | None = Field(None, ge=1, le=1024, description="Cap on answer tokens; unset = RAG_MAX_NEW_TOKENS.")
+    stream: StrictBool = Field(
+        False, description="Stream tokens as server-sent events (token events, then one done event)."
+    )
+    max_new_tokens: int | None = Field(
+        None, ge=1, le=1024, description="Cap on answer tokens; unset = RAG_MAX_NEW_TOKENS."
+    )
 
 
 class Citation(BaseModel):
@@ -183,7 +192,8 @@ class Citation(BaseModel):
     source: str
     span: tuple[int, int]
     pages: list[int] = Field(
-        default_factory=list, description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages."
+        default_factory=list,
+        description="PDF page numbers (from 1) the chunk spans; show the first. Empty without pages.",
     )
 
 
@@ -214,8 +224,12 @@ class Tokens(BaseModel):
 
 
 class Signals(BaseModel):
-    relevance: float = Field(description="The relevance gate's signal: best cosine of a 30-word window of the passages.")
-    refusal_score: float | None = Field(description="The model's mean log-probability of the refusal; null when the gate refused.")
+    relevance: float = Field(
+        description="The relevance gate's signal: best cosine of a 30-word window of the passages."
+    )
+    refusal_score: float | None = Field(
+        description="The model's mean log-probability of the refusal; null when the gate refused."
+    )
     refused_by: str | None = Field(description='"gate" (before the model), "model", or null when answered.')
 
 
@@ -241,7 +255,8 @@ class TokenEvent(BaseModel):
 class DeleteRequest(_Request):
     collection: StoredText = Field(min_length=1, max_length=200, description="The collection to delete from.")
     sources: list[StoredText] = Field(
-        default_factory=list, max_length=1000,
+        default_factory=list,
+        max_length=1000,
         description="Uri prefixes (file:///data/old/); a source whose uri starts with one is deleted. "
         "Empty = every source of the collection.",
     )

@@ -11,9 +11,9 @@ from psycopg_pool import ConnectionPool
 
 from answering.compose import compose_answerer
 from answering.pipeline import Answerer
-from models.generator import Generator
 from core.db import connection, database_url
 from core.settings import Settings
+from models.generator import Generator
 from retrieval.searcher import Searcher, open_searcher
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter

@@ -74,4 +74,3 @@ def error_event(failure: StreamFailure) -> bytes:
 async def sse_events(items: AsyncIterator[Any], encode: Callable[[Any], bytes]) -> AsyncIterator[bytes]:
     async for item in items:
         yield error_event(item) if isinstance(item, StreamFailure) else encode(item)
-

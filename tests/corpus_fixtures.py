@@ -52,7 +52,9 @@ def corpus(settings, conn):
     chunks = {}
     collections = {}
     for name in ("alpha", "beta"):
-        collections[name] = conn.execute("INSERT INTO collections (name) VALUES (%s) RETURNING id", (name,)).fetchone()[0]
+        collections[name] = conn.execute("INSERT INTO collections (name) VALUES (%s) RETURNING id", (name,)).fetchone()[
+            0
+        ]
     for row in source_rows():
         source_id = conn.execute(
             "INSERT INTO sources (collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic)"
@@ -62,7 +64,8 @@ def corpus(settings, conn):
         for ordinal, text in enumerate(row["chunks"]):
             vector = embedder.embed([text])[0]
             chunk_id = conn.execute(
-                "INSERT INTO chunks (source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding)"
+                "INSERT INTO chunks"
+                " (source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding)"
                 " VALUES (%s, %s, %s, %s, %s, 8, md5(%s), %s) RETURNING id",
                 (source_id, ordinal, ordinal * 100, ordinal * 100 + len(text), text, text, vector),
             ).fetchone()[0]

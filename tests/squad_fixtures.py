@@ -21,10 +21,16 @@ def squad_rows() -> list[dict]:
         context = paragraphs[0]
         answer = ANSWERS[title]
         for i in range(3):
-            rows.append({
-                "id": f"{title}-{i}", "title": title, "context": context, "question": f"When, for {title} ({i})?",
-                "answers": [answer], "answer_start": [context.index(answer)],
-            })
+            rows.append(
+                {
+                    "id": f"{title}-{i}",
+                    "title": title,
+                    "context": context,
+                    "question": f"When, for {title} ({i})?",
+                    "answers": [answer],
+                    "answer_start": [context.index(answer)],
+                }
+            )
     return rows
 
 
@@ -38,10 +44,23 @@ def squad_jsonl(tmp_path):
 @pytest.fixture
 def squad_nested(tmp_path):
     data = [
-        {"title": title, "paragraphs": [{"context": ARTICLES[title][0], "qas": [
-            {"id": r["id"], "question": r["question"],
-             "answers": [{"text": r["answers"][0], "answer_start": r["answer_start"][0]}]}
-            for r in squad_rows() if r["title"] == title]}]}
+        {
+            "title": title,
+            "paragraphs": [
+                {
+                    "context": ARTICLES[title][0],
+                    "qas": [
+                        {
+                            "id": r["id"],
+                            "question": r["question"],
+                            "answers": [{"text": r["answers"][0], "answer_start": r["answer_start"][0]}],
+                        }
+                        for r in squad_rows()
+                        if r["title"] == title
+                    ],
+                }
+            ],
+        }
         for title in ARTICLES
     ]
     path = tmp_path / "squad.json"

@@ -44,8 +44,9 @@ class ScriptedGenerator:
         threshold = policy.refusal_threshold
         text = REFUSAL if threshold is not None and self.refusal_score >= threshold else self.reply
         words = text.split(" ")[: max_new_tokens or policy.max_new_tokens]
-        return TokenStream(self._ids(len(words)), lambda ids: " ".join(words[: len(ids)]), len(prompt.split()),
-                           self.refusal_score)
+        return TokenStream(
+            self._ids(len(words)), lambda ids: " ".join(words[: len(ids)]), len(prompt.split()), self.refusal_score
+        )
 
     def _ids(self, count: int):
         for i in range(count):

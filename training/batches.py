@@ -20,7 +20,9 @@ def answer_masked(prompt_ids: list[int], answer_ids: list[int]) -> Example:
     return Example(prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids)
 
 
-def bucketed_batches(examples: list[Example], batch_size: int, rng: random.Random, *, pool: int = 16) -> list[list[Example]]:
+def bucketed_batches(
+    examples: list[Example], batch_size: int, rng: random.Random, *, pool: int = 16
+) -> list[list[Example]]:
     """Batches of similar length: shuffle, sort each pool of ``pool`` batches by length, cut,
     then shuffle the batches, so order stays random while padding stays small."""
     order = examples[:]

@@ -8,12 +8,12 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
+from evaluation.squad import SquadQuestion, read_squad, split_by_article, write_flat_squad
+from evaluation.synthetic import select_records
 from models.artifact import file_sha256
 from models.prompt import REFUSAL
 from training.feedback import feedback_records, read_feedback
 from training.records import Neighbours, RecordOptions, build_records
-from evaluation.squad import SquadQuestion, read_squad, split_by_article, write_flat_squad
-from evaluation.synthetic import select_records
 
 
 def _write_jsonl(records: list[dict], path: Path) -> None:
@@ -67,12 +67,17 @@ def build_qa(
     lookup = neighbours(questions) if neighbours else None
     train_questions, dev_questions = split_by_article(questions, dev_fraction=dev_fraction, seed=options.seed)
     out.mkdir(parents=True, exist_ok=True)
-    train = build_records(train_questions, refusal=REFUSAL, options=options, neighbours=_within(lookup, train_questions))
+    train = build_records(
+        train_questions, refusal=REFUSAL, options=options, neighbours=_within(lookup, train_questions)
+    )
     train += feedback_train
     # Dev distractors may come from training articles (the dev split holds few articles);
     # training distractors never come from dev articles.
     dev = build_records(
-        dev_questions, refusal=REFUSAL, options=options, neighbours=_within(lookup, dev_questions),
+        dev_questions,
+        refusal=REFUSAL,
+        options=options,
+        neighbours=_within(lookup, dev_questions),
         distractor_questions=questions,
     )
     _write_jsonl(train, out / "train.jsonl")
@@ -80,8 +85,11 @@ def build_qa(
     write_flat_squad(dev_questions, out / "dev_squad.jsonl")
     manifest = {
         "input": {"path": str(squad), "sha256": file_sha256(squad)},
-        "feedback": feedback_entry and {
-            **feedback_entry, "records": len(feedback_train), "synthetic_records": sum(r["synthetic"] for r in feedback_train)
+        "feedback": feedback_entry
+        and {
+            **feedback_entry,
+            "records": len(feedback_train),
+            "synthetic_records": sum(r["synthetic"] for r in feedback_train),
         },
         "parameters": {"dev_fraction": dev_fraction, **asdict(options), "synthetic": synthetic},
         "articles": {

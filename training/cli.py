@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from cli.console import JSON_OPTION, SYNTHETIC_OPTION, print_json
+from cli.console import JSON_OPTION, SYNTHETIC_OPTION, load_settings, print_json
 
 data_app = typer.Typer(name="data", help="Build versioned training data.", no_args_is_help=True)
 
@@ -18,12 +18,19 @@ def build_qa_command(
     distractors: int = typer.Option(2, "--distractors", min=0, help="Passages besides the gold one."),
     unanswerable: float = typer.Option(0.2, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
     hard_negatives: int = typer.Option(
-        1, "--hard-negatives", min=0, help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs)."
+        1,
+        "--hard-negatives",
+        min=0,
+        help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs).",
     ),
-    window_words: int = typer.Option(80, "--window-words", min=10, help="Passages are cut to windows of this many words."),
+    window_words: int = typer.Option(
+        80, "--window-words", min=10, help="Passages are cut to windows of this many words."
+    ),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
     feedback: Path | None = typer.Option(
-        None, "--feedback", help="Rated exchanges from `rag logs export`: more train records (origin feedback, synthetic)."
+        None,
+        "--feedback",
+        help="Rated exchanges from `rag logs export`: more train records (origin feedback, synthetic).",
     ),
     synthetic: str = SYNTHETIC_OPTION,
     as_json: bool = JSON_OPTION,
@@ -35,13 +42,16 @@ def build_qa_command(
     """
     from contextlib import ExitStack
 
-    from training.build_qa import build_qa
     from evaluation.corpus import paragraph_search
+    from training.build_qa import build_qa
     from training.records import RecordOptions
-    from cli.console import load_settings
 
     options = RecordOptions(
-        window_words=window_words, distractors=distractors, hard_negatives=hard_negatives, unanswerable=unanswerable, seed=seed
+        window_words=window_words,
+        distractors=distractors,
+        hard_negatives=hard_negatives,
+        unanswerable=unanswerable,
+        seed=seed,
     )
     with ExitStack() as stack:
 
@@ -50,8 +60,13 @@ def build_qa_command(
             return lambda q: search(q.question, 2 * hard_negatives + 4)
 
         manifest = build_qa(
-            squad, out, dev_fraction=dev_fraction, options=options, neighbours=neighbours if hard_negatives else None,
-            feedback=feedback, synthetic=synthetic,
+            squad,
+            out,
+            dev_fraction=dev_fraction,
+            options=options,
+            neighbours=neighbours if hard_negatives else None,
+            feedback=feedback,
+            synthetic=synthetic,
         )
     if as_json:
         print_json(manifest)
@@ -67,21 +82,29 @@ def build_qa_command(
 
 def finetune_command(
     train: Path = typer.Option(..., "--train", help="train.jsonl from `rag data build-qa`."),
-    dev: Path = typer.Option(..., "--dev", help="dev.jsonl from `rag data build-qa` (dev metrics, refusal calibration)."),
+    dev: Path = typer.Option(
+        ..., "--dev", help="dev.jsonl from `rag data build-qa` (dev metrics, refusal calibration)."
+    ),
     method: str = typer.Option("lora", "--method", help="freeze (train the top blocks) or lora (adapters)."),
     freeze_layers: int = typer.Option(20, "--freeze-layers", help="freeze: lower blocks kept fixed (of 30)."),
     lora_rank: int = typer.Option(16, "--lora-rank", help="lora: adapter rank."),
     max_steps: int = typer.Option(300, "--max-steps", help="Optimizer steps (batches) at most."),
-    max_minutes: float = typer.Option(30.0, "--max-minutes", help="Training minutes at most; the schedule fits whichever ends first."),
+    max_minutes: float = typer.Option(
+        30.0, "--max-minutes", help="Training minutes at most; the schedule fits whichever ends first."
+    ),
     epochs: float | None = typer.Option(None, "--epochs", help="Instead of --max-steps: passes over train.jsonl."),
-    lr: float = typer.Option(1e-3, "--lr", help="Peak AdamW learning rate (linear warm-up then decay; 2e-4 suits freeze)."),
+    lr: float = typer.Option(
+        1e-3, "--lr", help="Peak AdamW learning rate (linear warm-up then decay; 2e-4 suits freeze)."
+    ),
     batch_size: int = typer.Option(4, "--batch-size", help="Records per step."),
     max_seq_len: int = typer.Option(512, "--max-seq-len", help="Longer records are left out."),
     curriculum: float = typer.Option(0.35, "--curriculum", help="Share of steps on the gold passage alone."),
     dev_limit: int = typer.Option(60, "--dev-limit", help="Dev records answered for the dev metrics."),
     seed: int = typer.Option(0, "--seed"),
     synthetic: str = SYNTHETIC_OPTION,
-    out: Path | None = typer.Option(None, "--out", help="Work folder (checkpoint, model/); default under RAG_DATA_DIR/models."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Work folder (checkpoint, model/); default under RAG_DATA_DIR/models."
+    ),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Fine-tune the generator on QA records and register it as a candidate; rerun to resume.
@@ -130,7 +153,8 @@ def finetune_command(
         return
     m = summary["dev_metrics"]
     typer.echo(
-        f"model {summary['model_id']} (candidate), {summary['steps']} steps in {summary['train_minutes']} min: dev F1 {m['f1']}, EM {m['exact_match']}, "
+        f"model {summary['model_id']} (candidate), {summary['steps']} steps in {summary['train_minutes']} min: "
+        f"dev F1 {m['f1']}, EM {m['exact_match']}, "
         f"citation {m['citation_accuracy']}, refusal {m['refusal_accuracy']} (n={m['n']})"
     )
 

@@ -15,8 +15,8 @@ import json
 import re
 from pathlib import Path
 
-from models.prompt import REFUSAL, drop_invalid_markers, parse_citations
 from core.errors import InputError
+from models.prompt import REFUSAL, drop_invalid_markers, parse_citations
 
 FIELDS = ("id", "rewritten_query", "prompt", "answer", "refused", "passages")
 
@@ -36,7 +36,9 @@ def read_feedback(path: Path) -> list[dict]:
         try:
             exchange = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{path} line {number} is not JSON ({exc}); pass a file written by `rag logs export`.") from exc
+            raise InputError(
+                f"{path} line {number} is not JSON ({exc}); pass a file written by `rag logs export`."
+            ) from exc
         missing = [f for f in FIELDS if f not in exchange] if isinstance(exchange, dict) else list(FIELDS)
         if missing:
             raise InputError(

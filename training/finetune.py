@@ -8,25 +8,27 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from models.artifact import ModelArtifact, file_sha256, weights_sha256
-from training.config import FinetuneConfig
+from core.db import connection
+from core.errors import InputError
+from core.settings import Settings
 from evaluation.dev_metrics import dev_metrics
-from training.train import train
+from evaluation.synthetic import select_records
+from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.embedder import Embedder, load_embedder
 from models.generator import HFGenerator, ensure_base_model
 from models.policy import default_policy
 from models.registry import register_base, register_model
-from core.db import connection
-from core.errors import InputError
-from core.settings import Settings
-from evaluation.synthetic import select_records
+from training.config import FinetuneConfig
+from training.train import train
 
 RUN_FILE = "finetune.json"
 
 
 def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
-        raise InputError(f"{path} does not exist; build it with `rag data build-qa --out DIR` and pass DIR/train.jsonl.")
+        raise InputError(
+            f"{path} does not exist; build it with `rag data build-qa --out DIR` and pass DIR/train.jsonl."
+        )
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -96,13 +98,21 @@ def run_finetune(
     if config.method == "lora":  # served merged (models.generator.load_model): measure it so
         model = model.merge_and_unload()
     metrics, policy = dev_metrics(
-        HFGenerator(model.eval(), tokenizer), embedder or load_embedder(settings), dev, policy=default_policy(settings),
-        limit=config.dev_limit, seed=config.seed, progress=progress,
+        HFGenerator(model.eval(), tokenizer),
+        embedder or load_embedder(settings),
+        dev,
+        policy=default_policy(settings),
+        limit=config.dev_limit,
+        seed=config.seed,
+        progress=progress,
     )
     summary = {
         "config": config.to_dict(),
         "train_data": {
-            "path": str(train_path), "sha256": train_sha256, "records": len(records), "synthetic_dropped": dropped
+            "path": str(train_path),
+            "sha256": train_sha256,
+            "records": len(records),
+            "synthetic_dropped": dropped,
         },
         "dev_data": {"path": str(dev_path), "sha256": file_sha256(dev_path)},
         "base": {"path": str(base.path), "sha256": base.sha256},

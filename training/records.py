@@ -11,9 +11,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from core.errors import InputError
 from evaluation.squad import SquadQuestion, paragraph_sources
 from training.windows import answer_window, random_window
-from core.errors import InputError
 
 # question -> candidate passages (text, source) most similar to it, best first
 Neighbours = Callable[[SquadQuestion], list[tuple[str, str]]]
@@ -43,12 +43,13 @@ def _distractor_pool(questions: list[SquadQuestion], sources: dict[str, str]) ->
         title = source.removeprefix("squad:").rsplit("/", 1)[0]
         by_title.setdefault(title, []).append((context, source))
     return {
-        title: [p for other, paragraphs in by_title.items() if other != title for p in paragraphs]
-        for title in by_title
+        title: [p for other, paragraphs in by_title.items() if other != title for p in paragraphs] for title in by_title
     }
 
 
-def _hard_negatives(q: SquadQuestion, gold_source: str, neighbours: Neighbours | None, count: int) -> list[tuple[str, str]]:
+def _hard_negatives(
+    q: SquadQuestion, gold_source: str, neighbours: Neighbours | None, count: int
+) -> list[tuple[str, str]]:
     if neighbours is None or count == 0:
         return []
     answer = q.answers[0].lower()
@@ -84,9 +85,7 @@ def build_records(
                 f"{wanted - len(hard)} needed; lower --distractors or use a SQuAD file with more articles."
             )
         picked = [(random_window(t, options.window_words, rng), s) for t, s in hard]
-        picked += [
-            (random_window(t, options.window_words, rng), s) for t, s in rng.sample(others, wanted - len(hard))
-        ]
+        picked += [(random_window(t, options.window_words, rng), s) for t, s in rng.sample(others, wanted - len(hard))]
         passages = [{"text": text, "source": source} for text, source in picked]
         if answerable:
             gold = answer_window(q.context, answer, start, options.window_words, rng)
@@ -106,4 +105,3 @@ def build_records(
             }
         )
     return records
-

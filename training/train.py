@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from training.batches import Example, answer_masked, collate, cycle_batches, gold_only
-from training.config import FinetuneConfig
+from core.errors import InputError
 from models.generator import END_OF_TURN
 from models.prompt import format_answer, render_prompt
-from core.errors import InputError
+from training.batches import Example, answer_masked, collate, cycle_batches, gold_only
+from training.config import FinetuneConfig
 
 CHECKPOINT = "checkpoint.pt"
 
@@ -48,7 +48,8 @@ def make_trainable(model: Any, config: FinetuneConfig) -> Any:
 
         targets = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
         return get_peft_model(
-            model, LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0, target_modules=targets)
+            model,
+            LoraConfig(r=config.lora_rank, lora_alpha=config.lora_alpha, lora_dropout=0.0, target_modules=targets),
         )
     blocks = model.model.layers
     if not 0 <= config.freeze_layers < len(blocks):

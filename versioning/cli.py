@@ -19,10 +19,18 @@ def record(
     path: Path = typer.Argument(..., help="The file or folder that holds it (a DVC stage output)."),
     params: list[str] = typer.Option([], "--params", help="params.yaml key that made it (e.g. build_qa); repeatable."),
     params_file: Path = typer.Option(Path("params.yaml"), "--params-file", help="Where --params keys are read."),
-    params_hash: str | None = typer.Option(None, "--params-hash", help="A parameters hash made elsewhere (instead of --params)."),
-    collection: str | None = typer.Option(None, "--collection", help="PATH was just ingested into this collection: stamp its latest run and sources."),
-    model_dir: Path | None = typer.Option(None, "--model-dir", help="A model trained from this version: stamp the registered model with these weights."),
-    synthetic: bool = typer.Option(False, "--synthetic", help="Every record is synthetic (model-generated, e.g. exported exchanges)."),
+    params_hash: str | None = typer.Option(
+        None, "--params-hash", help="A parameters hash made elsewhere (instead of --params)."
+    ),
+    collection: str | None = typer.Option(
+        None, "--collection", help="PATH was just ingested into this collection: stamp its latest run and sources."
+    ),
+    model_dir: Path | None = typer.Option(
+        None, "--model-dir", help="A model trained from this version: stamp the registered model with these weights."
+    ),
+    synthetic: bool = typer.Option(
+        False, "--synthetic", help="Every record is synthetic (model-generated, e.g. exported exchanges)."
+    ),
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Record a version of a dataset (a DVC-tracked file or folder) in Postgres.
@@ -33,9 +41,9 @@ def record(
 
     Example: rag datasets record corpus data/corpus --params ingest --collection beir-corpus --json
     """
+    from core.db import connection
     from ingest.discovery import uri_patterns
     from models.artifact import weights_sha256
-    from core.db import connection
     from versioning.provenance import count_records, dvc_md5, git_commit, select_params
     from versioning.provenance import params_hash as hash_params
     from versioning.store import NewVersion, link_collection, link_models, record_version
@@ -44,14 +52,22 @@ def record(
         raise InputError("pass --params or --params-hash, not both.")
     selected = select_params(params_file, params)
     new = NewVersion(
-        name=name, path=str(path), md5=dvc_md5(path), git_commit=git_commit(path),
-        params_hash=params_hash or hash_params(selected), params=selected, counts=count_records(path, synthetic=synthetic),
+        name=name,
+        path=str(path),
+        md5=dvc_md5(path),
+        git_commit=git_commit(path),
+        params_hash=params_hash or hash_params(selected),
+        params=selected,
+        counts=count_records(path, synthetic=synthetic),
     )
     with connection(load_settings(), autocommit=True) as conn:
         version, created = record_version(conn, new)
         links = {}
         if collection:
-            links["collection"] = {"name": collection, **link_collection(conn, version.id, collection, uri_patterns(path))}
+            links["collection"] = {
+                "name": collection,
+                **link_collection(conn, version.id, collection, uri_patterns(path)),
+            }
         if model_dir:
             links["models"] = link_models(conn, version.id, weights_sha256(model_dir), model_dir)
     if json_output:
@@ -130,9 +146,9 @@ def replay(
     """
     from functools import cache
 
+    from core.db import connection
     from models.embedder import load_embedder
     from models.generator import ensure_base_model, load_generator
-    from core.db import connection
     from retrieval.searcher import open_searcher
     from versioning.replay import replay_log
 
@@ -141,15 +157,22 @@ def replay(
     embedder = cache(lambda: load_embedder(settings))
     with connection(settings) as conn:
         report = replay_log(
-            settings, conn, log_id, generator_for=generator_for, open_searcher=lambda: open_searcher(settings, embedder()),
-            embedder=embedder, base=lambda: ensure_base_model(settings),
+            settings,
+            conn,
+            log_id,
+            generator_for=generator_for,
+            open_searcher=lambda: open_searcher(settings, embedder()),
+            embedder=embedder,
+            base=lambda: ensure_base_model(settings),
         )
     if json_output:
         print_json(report.to_json())
         return
     typer.echo(f"log {report.log_id}: {report.query}")
     for name, part in report.parts.items():
-        typer.echo(f"  {name:<9} recorded {part.recorded}" + (f" -> now {part.current}" if part.changed else " (unchanged)"))
+        typer.echo(
+            f"  {name:<9} recorded {part.recorded}" + (f" -> now {part.current}" if part.changed else " (unchanged)")
+        )
     for reason in report.unavailable:
         typer.echo(f"  cannot use the recorded {reason}")
     if report.replayed is not None:
@@ -186,7 +209,9 @@ def plots(
 
     Each plot is a JSON list of rows for `dvc plots show`.
 
-    Example: rag plots --retrieval metrics/retrieval.json --qa base=metrics/qa_base.json --run data/finetune/model/finetune.json
+    Example:
+      rag plots --retrieval metrics/retrieval.json --qa base=metrics/qa_base.json \
+        --run data/finetune/model/finetune.json
     """
     from versioning.plots import loss_rows, ndcg_rows, qa_rows
 

@@ -32,9 +32,7 @@ def git_commit(path: Path) -> str | None:
     """HEAD of the git repository holding ``path``; None outside one."""
     folder = path if path.is_dir() else path.parent
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=False
-        )
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True, text=True, check=False)
     except FileNotFoundError:  # no git on this machine
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -54,7 +52,9 @@ def select_params(params_file: Path, keys: list[str]) -> dict[str, Any]:
         value: Any = document
         for part in key.split("."):
             if not isinstance(value, dict) or part not in value:
-                raise InputError(f"no parameter {key!r} in {params_file}; expected a key such as 'finetune' or 'finetune.lr'.")
+                raise InputError(
+                    f"no parameter {key!r} in {params_file}; expected a key such as 'finetune' or 'finetune.lr'."
+                )
             value = value[part]
         selected[key] = value
     return selected

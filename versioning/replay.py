@@ -30,14 +30,14 @@ from answering.compose import compose_answerer
 from answering.export import log_record
 from answering.log import passages_dataset_version
 from answering.pipeline import AnswerRequest, AnswerResult, Searcher, answer_unlogged
+from core.settings import Settings
+from index.builds import latest_ingest_stamp
 from models.artifact import ModelArtifact, weights_sha256
 from models.embedder import Embedder
 from models.generator import Generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.prompt import TEMPLATE
 from models.registry import ModelRecord, get_model, serving_model
-from core.settings import Settings
-from index.builds import latest_ingest_stamp
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.searcher import SearchHit
 
@@ -111,7 +111,9 @@ class _RecordedPassages:
     def embedder(self) -> Embedder:
         return self._embedder()
 
-    def search(self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None) -> list[SearchHit]:
+    def search(
+        self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None
+    ) -> list[SearchHit]:
         return self.hits
 
     def close(self) -> None:
@@ -129,8 +131,16 @@ def recorded_passages(conn: psycopg.Connection, passages: list[dict[str, Any]]) 
     ).fetchall()
     by_id = {row[0]: row for row in rows}
     hits = [
-        SearchHit(p["chunk_id"], uri, collection, text, (start, end), metadata, p["score"],
-                  {"bm25": p["bm25_score"], "dense": p["dense_score"]})
+        SearchHit(
+            p["chunk_id"],
+            uri,
+            collection,
+            text,
+            (start, end),
+            metadata,
+            p["score"],
+            {"bm25": p["bm25_score"], "dense": p["dense_score"]},
+        )
         for p in passages
         if p["chunk_id"] in by_id
         for _, uri, collection, text, start, end, metadata in [by_id[p["chunk_id"]]]
@@ -141,6 +151,7 @@ def recorded_passages(conn: psycopg.Connection, passages: list[dict[str, Any]]) 
 def recorded_artifact(record: ModelRecord, base: Callable[[], ModelArtifact]) -> ModelArtifact | None:
     """The recorded model's weights when they are still on disk with the recorded sha256 (a base
     model is also found where this installation keeps it); None when they are gone."""
+
     def holds_weights(path: Path) -> bool:
         return path.is_dir() and weights_sha256(path) == record.sha256
 
@@ -173,8 +184,11 @@ def replay_log(
     template, served_template = f"{row['template_id']} v{row['template_version']}", f"{TEMPLATE.id} v{TEMPLATE.version}"
     index = latest_ingest_stamp(conn) or None
     parts = {
-        "model": Part(_model(row["model_id"], row["model_sha256"]), _model(served.id, served.sha256),
-                      served.sha256 != row["model_sha256"]),
+        "model": Part(
+            _model(row["model_id"], row["model_sha256"]),
+            _model(served.id, served.sha256),
+            served.sha256 != row["model_sha256"],
+        ),
         "policy": Part(recorded_policy.to_dict(), served_policy.to_dict(), recorded_policy != served_policy),
         "index": Part(row["index_build_id"], index, row["index_build_id"] != index),
         "data": _data_part(conn, row, hits, missing),
@@ -191,15 +205,23 @@ def replay_log(
     replayed = None
     if not unavailable:
         answerer = compose_answerer(
-            settings, lambda: nullcontext(conn), model=recorded_model, searcher=_RecordedPassages(hits, embedder),
-            generator=generator_for(artifact, recorded_policy.dtype), policy=recorded_policy,
+            settings,
+            lambda: nullcontext(conn),
+            model=recorded_model,
+            searcher=_RecordedPassages(hits, embedder),
+            generator=generator_for(artifact, recorded_policy.dtype),
+            policy=recorded_policy,
         )
         replayed = Run.of(answer_unlogged(answerer, conn, request))
     current = None
     if any(part.changed for part in parts.values()):
         answerer = compose_answerer(
-            settings, lambda: nullcontext(conn), model=served, searcher=open_searcher(),
-            generator=generator_for(served.artifact, served_policy.dtype), policy=served_policy,
+            settings,
+            lambda: nullcontext(conn),
+            model=served,
+            searcher=open_searcher(),
+            generator=generator_for(served.artifact, served_policy.dtype),
+            policy=served_policy,
         )
         with closing(answerer):
             current = Run.of(answer_unlogged(answerer, conn, request))
@@ -220,7 +242,9 @@ def _model(model_id: int | None, sha256: str | None) -> dict[str, Any]:
 def _data_part(conn: psycopg.Connection, row: dict[str, Any], hits: list[SearchHit], missing: list[int]) -> Part:
     now = passages_dataset_version(conn, [h.chunk_id for h in hits]) if hits else None
     current = {"dataset_version_id": now, "missing_chunks": missing}
-    return Part({"dataset_version_id": row["dataset_version_id"]}, current, bool(missing) or now != row["dataset_version_id"])
+    return Part(
+        {"dataset_version_id": row["dataset_version_id"]}, current, bool(missing) or now != row["dataset_version_id"]
+    )
 
 
 def _unavailable(row: dict[str, Any], artifact: ModelArtifact | None, missing: list[int], template: Part) -> list[str]:

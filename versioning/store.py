@@ -71,8 +71,16 @@ def record_version(conn: psycopg.Connection, new: NewVersion) -> tuple[DatasetVe
             " synthetic_records, counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (name, md5, params_hash) DO NOTHING RETURNING id",
             (
-                new.name, new.path, new.md5, new.git_commit, new.params_hash, Jsonb(new.params), counts["files"],
-                counts["records"], counts["synthetic_records"], Jsonb(counts["by_file"]),
+                new.name,
+                new.path,
+                new.md5,
+                new.git_commit,
+                new.params_hash,
+                Jsonb(new.params),
+                counts["files"],
+                counts["records"],
+                counts["synthetic_records"],
+                Jsonb(counts["by_file"]),
             ),
         ).fetchone()
     found = _select(conn, "WHERE name = %s AND md5 = %s AND params_hash = %s", (new.name, new.md5, new.params_hash))
@@ -97,7 +105,9 @@ def get_version(conn: psycopg.Connection, name_or_id: str) -> DatasetVersion:
     return found[0]
 
 
-def link_collection(conn: psycopg.Connection, version_id: int, collection: str, uri_patterns: list[str]) -> dict[str, int]:
+def link_collection(
+    conn: psycopg.Connection, version_id: int, collection: str, uri_patterns: list[str]
+) -> dict[str, int]:
     """Stamp the collection's latest ingest run and its sources under ``uri_patterns`` (SQL
     ``LIKE``) with the version; return ``{"ingest_run", "sources"}`` (the run's id, how many)."""
     with conn.transaction():

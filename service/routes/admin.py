@@ -13,7 +13,9 @@ router = APIRouter(tags=["admin"])
 
 
 @router.post(
-    "/admin/delete", response_model=DeleteResponse, responses=error_responses(401, 403, 404, 422, 429),
+    "/admin/delete",
+    response_model=DeleteResponse,
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[Depends(require(Action.delete))],
 )
 async def delete(request: DeleteRequest, services: ServicesDep) -> DeleteResponse:
@@ -21,7 +23,10 @@ async def delete(request: DeleteRequest, services: ServicesDep) -> DeleteRespons
     when empty), with their chunks and vectors; a duplicate's copy takes a deleted original's
     place. Searches see the change at the next index refresh. Role: admin."""
     report = await run_in_threadpool(
-        delete_from_collection, services.settings, request.collection, request.sources,
+        delete_from_collection,
+        services.settings,
+        request.collection,
+        request.sources,
         services.searcher.embedder,
     )
     return DeleteResponse(**report.to_json())

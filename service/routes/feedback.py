@@ -30,7 +30,9 @@ def store_feedback(conn: psycopg.Connection, request: FeedbackRequest, key_id: i
 
 
 @router.post(
-    "/feedback", response_model=FeedbackResponse, status_code=201,
+    "/feedback",
+    response_model=FeedbackResponse,
+    status_code=201,
     responses=error_responses(400, 401, 403, 404, 422, 429),
 )
 def feedback(

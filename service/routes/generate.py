@@ -23,7 +23,7 @@ from service.streaming import sse, sse_events, threaded_items
 router = APIRouter(tags=["generate"])
 
 _STREAM_DOC = {
-    "description": "An answer: JSON, or with `\"stream\": true` a `text/event-stream` of `token` events "
+    "description": 'An answer: JSON, or with `"stream": true` a `text/event-stream` of `token` events '
     "(`TokenEvent`) ending with one `done` event (`GenerateResponse`) or an `error` event (`ErrorBody`).",
     "content": {"text/event-stream": {"schema": {"type": "string"}}},
 }
@@ -42,7 +42,8 @@ def generate(
     if request.stream:
         items = threaded_items(partial(services.answerer.stream, answer_request), services.generation_lock)
         return StreamingResponse(
-            sse_events(items, partial(_encode, services)), media_type="text/event-stream",
+            sse_events(items, partial(_encode, services)),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     with services.generation_lock:
@@ -72,8 +73,10 @@ def _answer_request(request: GenerateRequest, services: Services, key: ApiKey) -
 def _response(services: Services, result: Any) -> GenerateResponse:
     response = GenerateResponse.model_validate(result.to_json())
     services.metrics.observe_answer(
-        retrieve_ms=response.timings.retrieve_ms, generate_ms=response.timings.generate_ms,
-        prompt_tokens=response.tokens.prompt, completion_tokens=response.tokens.completion,
+        retrieve_ms=response.timings.retrieve_ms,
+        generate_ms=response.timings.generate_ms,
+        prompt_tokens=response.tokens.prompt,
+        completion_tokens=response.tokens.completion,
     )
     return response
 

@@ -14,7 +14,9 @@ router = APIRouter(tags=["logs"])
 
 
 @router.get(
-    "/logs/{log_id}", response_model=LogRecord, responses=error_responses(401, 403, 404, 422, 429),
+    "/logs/{log_id}",
+    response_model=LogRecord,
+    responses=error_responses(401, 403, 404, 422, 429),
     dependencies=[Depends(require(Action.logs))],
 )
 def read_log(log_id: Annotated[int, Path(ge=1, le=BIGINT_MAX)], services: ServicesDep) -> LogRecord:

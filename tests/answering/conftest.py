@@ -6,14 +6,16 @@ from functools import partial
 import pytest
 
 from answering.compose import compose_answerer
-from models.registry import get_model, register_model
 from core.db import connection
+from models.registry import get_model, register_model
 from retrieval.searcher import SearchHit
 from tests.stand_ins import FixedSearcher, ScriptedGenerator
 
 
 def _hit(chunk_id: int, text: str, dense: float, score: float = 0.03) -> SearchHit:
-    return SearchHit(chunk_id, f"file:///docs/{chunk_id}.txt", "demo", text, (0, len(text)), {}, score, {"bm25": 2.5, "dense": dense})
+    return SearchHit(
+        chunk_id, f"file:///docs/{chunk_id}.txt", "demo", text, (0, len(text)), {}, score, {"bm25": 2.5, "dense": dense}
+    )
 
 
 HITS = [
@@ -37,8 +39,12 @@ def make_answerer(settings, model):
     def make(*, hits=HITS, reply="Paris [1]", refusal_score=-5.0, policy=None, **overrides):
         searcher, generator = FixedSearcher(hits), ScriptedGenerator(reply, refusal_score=refusal_score)
         answerer = compose_answerer(
-            settings.model_copy(update=overrides), partial(connection, settings, autocommit=True),
-            model=model, searcher=searcher, generator=generator, policy=policy,
+            settings.model_copy(update=overrides),
+            partial(connection, settings, autocommit=True),
+            model=model,
+            searcher=searcher,
+            generator=generator,
+            policy=policy,
         )
         return answerer, searcher, generator
 

@@ -21,7 +21,9 @@ def test_focus_keeps_the_window_most_like_the_question():
 
 def test_the_gate_refuses_before_the_model():
     generator = ScriptedGenerator("Paris [1]")
-    result = answer("Who won the cup?", PASSAGES, generator=generator, embedder=HashingEmbedder(), policy=AnswerPolicy())
+    result = answer(
+        "Who won the cup?", PASSAGES, generator=generator, embedder=HashingEmbedder(), policy=AnswerPolicy()
+    )
     assert (result.text, result.refused, result.refused_by, result.prompt) == (REFUSAL, True, "gate", None)
     assert generator.prompts == []
 
@@ -36,8 +38,13 @@ def test_an_answer_cites_and_the_model_sees_the_focused_passages():
 
 def test_the_model_refuses_at_its_threshold():
     generator = ScriptedGenerator("Paris [1]", refusal_score=-0.2)
-    result = answer(QUESTION, PASSAGES, generator=generator, embedder=HashingEmbedder(),
-                    policy=AnswerPolicy(gate_threshold=0.2, refusal_threshold=-0.5))
+    result = answer(
+        QUESTION,
+        PASSAGES,
+        generator=generator,
+        embedder=HashingEmbedder(),
+        policy=AnswerPolicy(gate_threshold=0.2, refusal_threshold=-0.5),
+    )
     assert (result.text, result.refused, result.refused_by, result.cited) == (REFUSAL, True, "model", [])
 
 

@@ -7,9 +7,7 @@ from core.errors import NotFoundError
 
 
 def insert_log(conn, query, *, status="complete"):
-    conn.execute(
-        "INSERT INTO prompt_templates (id, version, text) VALUES ('t', 1, 'x') ON CONFLICT DO NOTHING"
-    )
+    conn.execute("INSERT INTO prompt_templates (id, version, text) VALUES ('t', 1, 'x') ON CONFLICT DO NOTHING")
     log_id = conn.execute(
         "INSERT INTO generation_logs (session_id, query, rewritten_query, template_id, template_version,"
         " prompt, answer, refused, no_valid_citation, status, retrieve_ms, generate_ms, total_ms)"

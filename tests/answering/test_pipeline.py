@@ -13,7 +13,8 @@ def _log(conn, log_id):
     with conn.cursor(row_factory=dict_row) as cur:
         row = cur.execute("SELECT * FROM generation_logs WHERE id = %s", (log_id,)).fetchone()
     passages = conn.execute(
-        "SELECT rank, chunk_id, score, bm25_score, dense_score FROM generation_passages WHERE log_id = %s ORDER BY rank",
+        "SELECT rank, chunk_id, score, bm25_score, dense_score FROM generation_passages"
+        " WHERE log_id = %s ORDER BY rank",
         (log_id,),
     ).fetchall()
     return row, passages
@@ -32,7 +33,16 @@ def test_answer_and_its_log_row_match(make_answerer, conn, model):
     assert result.tokens == {"prompt": len(generator.prompts[0].split()), "completion": 2}
     assert set(result.timings) == {"retrieve_ms", "generate_ms", "total_ms"}
     assert set(result.to_json()) == {
-        "answer", "refused", "citations", "passages", "log_id", "session_id", "model", "timings", "tokens", "signals",
+        "answer",
+        "refused",
+        "citations",
+        "passages",
+        "log_id",
+        "session_id",
+        "model",
+        "timings",
+        "tokens",
+        "signals",
     }
 
     row, passages = _log(conn, result.log_id)
@@ -44,7 +54,12 @@ def test_answer_and_its_log_row_match(make_answerer, conn, model):
     assert generator.passages == [["Paris is the capital of France.", "Lyon is a city in France."]]
     assert row["policy"] == answerer.policy.to_dict() and row["policy"]["decoding"] == "copy"
     assert row["signals"]["refused_by"] is None and row["signals"]["refusal_score"] == -5.0
-    assert (row["status"], row["refused"], row["no_valid_citation"], row["key_id"]) == ("complete", False, False, key_id)
+    assert (row["status"], row["refused"], row["no_valid_citation"], row["key_id"]) == (
+        "complete",
+        False,
+        False,
+        key_id,
+    )
     assert (row["model_id"], row["model_sha256"]) == (model.id, "f00d")
     assert (row["prompt_tokens"], row["completion_tokens"]) == (result.tokens["prompt"], 2)
     assert row["total_ms"] == pytest.approx(result.timings["total_ms"], abs=0.01)
@@ -70,8 +85,11 @@ def test_the_model_refuses_at_its_calibrated_threshold(make_answerer, conn):
     result = answerer.answer(AnswerRequest("What is the capital of France?"))
     assert result.answer == REFUSAL and result.refused and len(generator.prompts) == 1
     row, _ = _log(conn, result.log_id)
-    assert row["signals"] == {"relevance": pytest.approx(row["signals"]["relevance"]), "refusal_score": -0.5,
-                              "refused_by": "model"}
+    assert row["signals"] == {
+        "relevance": pytest.approx(row["signals"]["relevance"]),
+        "refusal_score": -0.5,
+        "refused_by": "model",
+    }
     assert row["policy"]["refusal_threshold"] == -1.0
 
 
@@ -164,7 +182,6 @@ def test_pii_is_redacted_in_the_log_unless_turned_off(make_answerer, conn):
     assert row["query"] == "Is [EMAIL] at [IP] the capital of France?" and row["answer"] == "Write to [EMAIL] [1]"
     assert "ann@example.org" not in row["prompt"] and "ann@example.org" not in row["rewritten_query"]
     assert result.answer == "Write to ann@example.org [1]"  # the user still sees their answer
-
 
     chat = "ann@example.org"
     email_filter = metadata_filter("owner", ["ann@example.org"])

@@ -23,8 +23,12 @@ def _env(data_dir) -> dict[str, str]:
 
 
 def _attach(data_dir, seconds: float) -> subprocess.Popen:
-    process = subprocess.Popen([sys.executable, "-c", ATTACH, str(data_dir), str(seconds)],
-                               stdout=subprocess.PIPE, text=True, env=_env(data_dir))
+    process = subprocess.Popen(
+        [sys.executable, "-c", ATTACH, str(data_dir), str(seconds)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=_env(data_dir),
+    )
     assert process.stdout.readline().strip() == "ready"
     return process
 
@@ -59,11 +63,18 @@ def test_the_next_command_adopts_a_server_left_by_a_killed_one_and_stops_it(tmp_
 
 @pytest.mark.slow
 def test_serve_stopped_with_sigterm_stops_the_server(tmp_path):
-    process = subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", "18573"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(tmp_path))
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from cli.main import main; main()", "serve", "--port", "18573"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+    )
     deadline = time.monotonic() + 120
     while _postmaster(tmp_path) is None:
-        assert process.poll() is None and time.monotonic() < deadline, process.stderr.read() if process.poll() else "timeout"
+        assert process.poll() is None and time.monotonic() < deadline, (
+            process.stderr.read() if process.poll() else "timeout"
+        )
         time.sleep(0.5)
     time.sleep(3)
     process.send_signal(signal.SIGTERM)

@@ -13,7 +13,9 @@ def write_beir():
         (folder / "queries.jsonl").write_text(
             "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items())
         )
-        lines = ["query-id\tcorpus-id\tscore"] + [f"{q}\t{d}\t{s}" for q, docs in qrels.items() for d, s in docs.items()]
+        lines = ["query-id\tcorpus-id\tscore"] + [
+            f"{q}\t{d}\t{s}" for q, docs in qrels.items() for d, s in docs.items()
+        ]
         (folder / "qrels" / f"{split}.tsv").write_text("\n".join(lines) + "\n")
         return folder
 

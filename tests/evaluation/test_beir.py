@@ -1,7 +1,7 @@
 import pytest
 
-from evaluation.beir import read_beir
 from core.errors import InputError
+from evaluation.beir import read_beir
 
 
 def test_reads_judged_queries_and_graded_qrels(tmp_path, write_beir):

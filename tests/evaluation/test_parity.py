@@ -16,24 +16,41 @@ from service.keys import Role, create_key
 pytestmark = pytest.mark.slow
 
 ARTICLES = {
-    "Mill": ("The old mill on the Alpha river was built in 1820 by Jane Smith, a local carpenter.",
-             [("Who built the old mill?", "Jane Smith"), ("When was the old mill built?", "1820")]),
-    "Mountain": ("Beta mountain rises 2,400 metres and was first climbed in 1901 by a Swiss team.",
-                 [("When was Beta mountain first climbed?", "1901"), ("How high is Beta mountain?", "2,400 metres")]),
-    "Lake": ("Gamma lake is fed by three glaciers and holds trout and pike.",
-             [("What fish live in Gamma lake?", "trout and pike"), ("What feeds Gamma lake?", "three glaciers")]),
-    "Festival": ("The Delta jazz festival takes place every July in the old harbour.",
-                 [("When does the Delta jazz festival take place?", "every July"),
-                  ("Where is the Delta jazz festival held?", "the old harbour")]),
+    "Mill": (
+        "The old mill on the Alpha river was built in 1820 by Jane Smith, a local carpenter.",
+        [("Who built the old mill?", "Jane Smith"), ("When was the old mill built?", "1820")],
+    ),
+    "Mountain": (
+        "Beta mountain rises 2,400 metres and was first climbed in 1901 by a Swiss team.",
+        [("When was Beta mountain first climbed?", "1901"), ("How high is Beta mountain?", "2,400 metres")],
+    ),
+    "Lake": (
+        "Gamma lake is fed by three glaciers and holds trout and pike.",
+        [("What fish live in Gamma lake?", "trout and pike"), ("What feeds Gamma lake?", "three glaciers")],
+    ),
+    "Festival": (
+        "The Delta jazz festival takes place every July in the old harbour.",
+        [
+            ("When does the Delta jazz festival take place?", "every July"),
+            ("Where is the Delta jazz festival held?", "the old harbour"),
+        ],
+    ),
 }
 
 
 @pytest.fixture
 def squad_file(tmp_path):
     rows = [
-        {"id": f"{title}-{i}", "title": title, "context": context, "question": question, "answers": [answer],
-         "answer_start": [context.index(answer)]}
-        for title, (context, asked) in ARTICLES.items() for i, (question, answer) in enumerate(asked)
+        {
+            "id": f"{title}-{i}",
+            "title": title,
+            "context": context,
+            "question": question,
+            "answers": [answer],
+            "answer_start": [context.index(answer)],
+        }
+        for title, (context, asked) in ARTICLES.items()
+        for i, (question, answer) in enumerate(asked)
     ]
     path = tmp_path / "squad.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -58,7 +75,8 @@ def test_generate_and_eval_qa_give_the_same_answers(settings, squad_file, tmp_pa
             if not line["answerable"]:
                 filters["metadata"] = {"article": sorted(t for t in ARTICLES if t != title)}
             body = client.post(
-                "/generate", json={"query": line["question"], "filters": filters},
+                "/generate",
+                json={"query": line["question"], "filters": filters},
                 headers={"Authorization": f"Bearer {key}"},
             ).json()
             assert (body["answer"], body["refused"]) == (line["answer"], line["refused"]), line["question"]

@@ -23,9 +23,16 @@ ANSWERS = {"Alpha": "1820", "Beta": "1901", "Gamma": "trout and pike", "Delta": 
 @pytest.fixture
 def squad_file(tmp_path):
     rows = [
-        {"id": f"{t}-{i}", "title": t, "context": c, "question": f"{i}: what of {c.lower().rstrip('.')}?",
-         "answers": [ANSWERS[t]], "answer_start": [c.index(ANSWERS[t])]}
-        for t, c in PARAGRAPHS.items() for i in range(10)
+        {
+            "id": f"{t}-{i}",
+            "title": t,
+            "context": c,
+            "question": f"{i}: what of {c.lower().rstrip('.')}?",
+            "answers": [ANSWERS[t]],
+            "answer_start": [c.index(ANSWERS[t])],
+        }
+        for t, c in PARAGRAPHS.items()
+        for i in range(10)
     ]
     path = tmp_path / "squad.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -77,8 +84,15 @@ def _scripted(record, dtype):
 def test_eval_qa_scores_what_the_answer_path_returns(squad_file, settings, tiny_record, tmp_path, context):
     predictions = tmp_path / "predictions.jsonl"
     result = evaluate_qa(
-        settings, squad_file, model=str(tiny_record.id), context=context, limit=8, seed=1, predictions_path=predictions,
-        embedder=HashingEmbedder(), generator_for=_scripted,
+        settings,
+        squad_file,
+        model=str(tiny_record.id),
+        context=context,
+        limit=8,
+        seed=1,
+        predictions_path=predictions,
+        embedder=HashingEmbedder(),
+        generator_for=_scripted,
     )
     assert result["n"] == 8 and result["model"]["id"] == tiny_record.id and result["context"] == context
     assert result["policy"]["refusal_threshold"] == -3.0 and result["policy"]["decoding"] == "copy"

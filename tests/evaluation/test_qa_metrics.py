@@ -22,12 +22,14 @@ def _judged(answerable=True, refused=False, answer="1858", cited=(1,)):
 
 
 def test_score_counts_refusals_citations_and_answers():
-    metrics = score([
-        _judged(),                                  # right answer, right citation
-        _judged(answer="in 1860", cited=(2,)),      # F1 0.5 vs "in 1858", cites a passage without a gold answer
-        _judged(refused=True),                      # refused an answerable question: scores 0
-        _judged(answerable=False, refused=True),    # right refusal
-    ])
+    metrics = score(
+        [
+            _judged(),  # right answer, right citation
+            _judged(answer="in 1860", cited=(2,)),  # F1 0.5 vs "in 1858", cites a passage without a gold answer
+            _judged(refused=True),  # refused an answerable question: scores 0
+            _judged(answerable=False, refused=True),  # right refusal
+        ]
+    )
     assert metrics["n"] == 4
     assert metrics["exact_match"] == pytest.approx(100 / 3, abs=0.01)
     assert metrics["f1"] == pytest.approx(100 * 1.5 / 3, abs=0.01)

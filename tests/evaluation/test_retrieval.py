@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError
 from evaluation.beir import BeirDataset
 from evaluation.retrieval import (
     document_id,
@@ -12,7 +13,6 @@ from evaluation.retrieval import (
     search_depth,
     source_filters,
 )
-from core.errors import InputError
 from retrieval.filters import collection_filter, synthetic_filter
 
 

@@ -1,13 +1,13 @@
 import pytest
 
-from evaluation.squad import read_squad, split_by_article, write_flat_squad
 from core.errors import InputError
+from evaluation.squad import read_squad, split_by_article, write_flat_squad
 
 
 def test_nested_and_flat_read_alike(squad_jsonl, squad_nested):
     assert read_squad(squad_jsonl) == read_squad(squad_nested)
     first = read_squad(squad_jsonl)[0]
-    assert first.context[first.answer_starts[0]:].startswith(first.answers[0])
+    assert first.context[first.answer_starts[0] :].startswith(first.answers[0])
 
 
 def test_flat_round_trip(squad_jsonl, tmp_path):

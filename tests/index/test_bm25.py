@@ -32,7 +32,9 @@ def test_scores_match_hand_computation():
     assert cat == pytest.approx([_idf(2) * _tf(1, 3), 0.0, _idf(2) * _tf(1, 2)], rel=1e-5)
     sat_mat = index.scores("sitting on mats")  # "sitting" stems to "sit", not in the corpus
     assert sat_mat == pytest.approx([_idf(1) * _tf(1, 3), 0.0, 0.0], rel=1e-5)
-    assert index.scores("sat mat") == pytest.approx([_idf(2) * _tf(1, 3) + _idf(1) * _tf(1, 3), _idf(2) * _tf(1, 2), 0], rel=1e-5)
+    assert index.scores("sat mat") == pytest.approx(
+        [_idf(2) * _tf(1, 3) + _idf(1) * _tf(1, 3), _idf(2) * _tf(1, 2), 0], rel=1e-5
+    )
 
 
 def test_top_returns_only_matches_best_first_and_honours_allowed_ids():

@@ -7,10 +7,10 @@ import threading
 import numpy as np
 import pytest
 
-from ingest.pipeline import ingest_paths
 from core.errors import IndexIntegrityError
 from index.builds import latest_faiss_checksum
 from index.faiss_index import INDEX_FILE, FaissIndex
+from ingest.pipeline import ingest_paths
 from tests.stand_ins import HashingEmbedder
 
 
@@ -29,8 +29,9 @@ def _corpus(folder, topic: str, files: int = 30):
 
 
 def _ingest(settings, folder, collection: str, embedder=None):
-    return ingest_paths(settings, [folder], collection=collection, embedder=embedder or HashingEmbedder(),
-                        show_progress=False)
+    return ingest_paths(
+        settings, [folder], collection=collection, embedder=embedder or HashingEmbedder(), show_progress=False
+    )
 
 
 def _assert_file_is_pgvector(settings, conn):
@@ -38,9 +39,11 @@ def _assert_file_is_pgvector(settings, conn):
     path = settings.faiss_dir / INDEX_FILE
     assert hashlib.sha256(path.read_bytes()).hexdigest() == latest_faiss_checksum(conn)
     index = FaissIndex.load_verified(settings, conn)
-    rows = conn.cursor(binary=True).execute(
-        "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id"
-    ).fetchall()
+    rows = (
+        conn.cursor(binary=True)
+        .execute("SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
+        .fetchall()
+    )
     order = np.argsort(index.ids())
     assert index.ids()[order].tolist() == [r[0] for r in rows]
     np.testing.assert_array_equal(index.vectors()[order], np.stack([r[1].to_numpy() for r in rows]))

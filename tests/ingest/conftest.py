@@ -30,8 +30,11 @@ def write(path: Path, text: str) -> Path:
 def assert_stores_agree(settings, conn) -> None:
     """FAISS (its file matching its build row) holds exactly pgvector's searchable ids and
     vectors, and every unsearchable chunk is a recorded duplicate."""
-    rows = conn.cursor(binary=True).execute(
-        "SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id").fetchall()
+    rows = (
+        conn.cursor(binary=True)
+        .execute("SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL ORDER BY id")
+        .fetchall()
+    )
     index = FaissIndex.load_verified(settings, conn)
     order = np.argsort(index.ids())
     assert index.ids()[order].tolist() == [r[0] for r in rows]

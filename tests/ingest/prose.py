@@ -25,8 +25,7 @@ PARAGRAPHS = [
     "Nobody remembers exactly when the lighthouse was finally automated.",
 ]
 NEW_PARAGRAPH = (
-    "A solar observatory was built on the headland to photograph eclipses. "
-    "Its copper dome turns green in the rain."
+    "A solar observatory was built on the headland to photograph eclipses. Its copper dome turns green in the rain."
 )
 DOCUMENT = "\n\n".join(PARAGRAPHS)
 ONE_WORD_EDIT = DOCUMENT.replace("The lighthouse keeper", "The Llanfairpwllgwyngyll keeper", 1)

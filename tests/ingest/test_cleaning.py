@@ -8,9 +8,14 @@ def test_utf8_and_bom_decode():
     assert decode_bytes(b"\xef\xbb\xbfhello") == ("hello", "utf-8")
 
 
-@pytest.mark.parametrize("codec, encoding", [
-    ("utf-16", "utf-16-le"), ("utf-16-be", "utf-16-be"), ("utf-32", "utf-32-le"),
-])
+@pytest.mark.parametrize(
+    "codec, encoding",
+    [
+        ("utf-16", "utf-16-le"),
+        ("utf-16-be", "utf-16-be"),
+        ("utf-32", "utf-32-le"),
+    ],
+)
 def test_byte_order_marks_are_honoured_before_the_binary_check(codec, encoding):
     data = "très bien".encode(codec)
     if codec == "utf-16-be":
@@ -46,4 +51,4 @@ def test_pages_are_cleaned_apart_and_their_offsets_are_exact():
     text, starts = clean_pages(["  First\t page. ", "", "Second\n\n\n\npage."])
     assert text == "First page.\n\nSecond\n\npage."
     assert starts == [(0, 1), (13, 3)]
-    assert text[starts[1][0]:].startswith("Second")
+    assert text[starts[1][0] :].startswith("Second")

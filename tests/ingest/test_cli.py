@@ -4,10 +4,10 @@ import pytest
 from typer.testing import CliRunner
 
 import ingest.pipeline
-from ingest.cli import parse_meta
-from cli.main import app
 from cli.console import load_settings
+from cli.main import app
 from core.errors import InputError
+from ingest.cli import parse_meta
 
 
 @pytest.fixture
@@ -32,7 +32,14 @@ def test_ingest_json_is_one_document_with_the_documented_shape(cli_env):
     document = json.loads(result.stdout)
     assert set(document) == {"sources", "chunks", "failures", "seconds", "chunks_per_second"}
     assert set(document["sources"]) == {
-        "new", "changed", "unchanged", "failed", "pruned", "skipped", "duplicates", "near_duplicates"
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "pruned",
+        "skipped",
+        "duplicates",
+        "near_duplicates",
     }
     assert set(document["chunks"]) == {"added", "removed", "exact_duplicates", "near_duplicates", "source_duplicates"}
     assert all(isinstance(v, int) for group in ("sources", "chunks") for v in document[group].values())

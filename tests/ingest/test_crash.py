@@ -36,8 +36,13 @@ def test_ingest_killed_at_five_moments_loses_and_duplicates_nothing(settings, co
     corpus = tmp_path / "corpus"
     _corpus(corpus)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_")}
-    env |= {"RAG_DATABASE_URL": settings.database_url, "RAG_DATA_DIR": str(settings.data_dir),
-            "RAG_CHUNK_TOKENS": "64", "RAG_EMBED_BATCH_SIZE": "8", "HF_HUB_OFFLINE": "1"}
+    env |= {
+        "RAG_DATABASE_URL": settings.database_url,
+        "RAG_DATA_DIR": str(settings.data_dir),
+        "RAG_CHUNK_TOKENS": "64",
+        "RAG_EMBED_BATCH_SIZE": "8",
+        "HF_HUB_OFFLINE": "1",
+    }
     command = [str(Path(sys.executable).parent / "rag"), "ingest", str(corpus), "--collection", "docs", "--json"]
 
     for threshold in KILL_AFTER_SOURCES:
@@ -53,8 +58,10 @@ def test_ingest_killed_at_five_moments_loses_and_duplicates_nothing(settings, co
     finished = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600)
     assert finished.returncode == 0, finished.stderr
     assert conn.execute("SELECT count(*), count(DISTINCT uri) FROM sources").fetchone() == (FILES, FILES)
-    assert conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == conn.execute(
-        "SELECT count(DISTINCT (source_id, ordinal)) FROM chunks").fetchone()[0]
+    assert (
+        conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        == conn.execute("SELECT count(DISTINCT (source_id, ordinal)) FROM chunks").fetchone()[0]
+    )
     statuses = [r[0] for r in conn.execute("SELECT status FROM ingest_runs ORDER BY id")]
     assert statuses == ["interrupted"] * len(KILL_AFTER_SOURCES) + ["succeeded"]
     assert_stores_agree(settings, conn)

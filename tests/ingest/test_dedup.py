@@ -1,7 +1,15 @@
 from ingest.chunking import chunk_text
 from ingest.dedup import (
-    Duplicate, Fingerprinter, OriginalSource, contained_duplicate, containment, containment_threshold, find_duplicates,
-    jaccard, rebuild_text, word_shingles,
+    Duplicate,
+    Fingerprinter,
+    OriginalSource,
+    contained_duplicate,
+    containment,
+    containment_threshold,
+    find_duplicates,
+    jaccard,
+    rebuild_text,
+    word_shingles,
 )
 from tests.ingest.prose import CHUNKING, DOCUMENT, NEW_PARAGRAPH, ONE_WORD_EDIT, PARAGRAPH_EDIT
 
@@ -77,8 +85,13 @@ def _decide(original_texts, copy_texts, originals=()):
             bands.setdefault(key, []).append(chunk_id)
     copies = fingerprinter.fingerprints(copy_texts)
     return find_duplicates(
-        list(range(100, 100 + len(copies))), copies, {fp.content_hash: i for i, fp in zip(ids, known)}, bands,
-        {i: fp.shingles for i, fp in zip(ids, known)}, 0.8, [originals] * len(copies) if originals else (),
+        list(range(100, 100 + len(copies))),
+        copies,
+        {fp.content_hash: i for i, fp in zip(ids, known)},
+        bands,
+        {i: fp.shingles for i, fp in zip(ids, known)},
+        0.8,
+        [originals] * len(copies) if originals else (),
     )
 
 

@@ -6,11 +6,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
+from cli.main import app
+from index.faiss_index import FaissIndex
 from ingest.delete import delete_from_collection
 from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
-from cli.main import app
-from index.faiss_index import FaissIndex
 from retrieval.searcher import open_searcher
 from tests.ingest.conftest import assert_stores_agree, write
 
@@ -32,21 +32,38 @@ def test_delete_by_prefix_promotes_the_copy_and_keeps_stores_in_step(small_setti
     _ingest(small_settings, fake_embedder, tmp_path / "other", "other")
     old_prefix = str((folder / "old").resolve())
     copy_uri = conn.execute("SELECT uri FROM sources WHERE uri LIKE '%%copy.txt'").fetchone()[0]
-    assert conn.execute("SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
-                        " WHERE s.uri = %s AND c.embedding IS NULL", (copy_uri,)).fetchone()[0] > 0
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
+            " WHERE s.uri = %s AND c.embedding IS NULL",
+            (copy_uri,),
+        ).fetchone()[0]
+        > 0
+    )
 
     report = delete_from_collection(small_settings, "docs", [old_prefix], fake_embedder)
 
     assert (report.sources, report.index_build_id is not None) == (1, True)
     assert conn.execute("SELECT count(*) FROM sources WHERE uri LIKE %s", (old_prefix + "%",)).fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
-                        " WHERE s.uri = %s AND c.embedding IS NULL", (copy_uri,)).fetchone()[0] == 0
+    assert (
+        conn.execute(
+            "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
+            " WHERE s.uri = %s AND c.embedding IS NULL",
+            (copy_uri,),
+        ).fetchone()[0]
+        == 0
+    )
     assert_stores_agree(small_settings, conn)
     counts = {c["name"]: c for c in ingest_status(conn, small_settings)["collections"]}
     assert counts["docs"]["sources"] == 2 and counts["other"]["sources"] == 1
-    assert counts["docs"]["chunks"] == conn.execute(
-        "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id JOIN collections k ON k.id = s.collection_id"
-        " WHERE k.name = 'docs'").fetchone()[0]
+    assert (
+        counts["docs"]["chunks"]
+        == conn.execute(
+            "SELECT count(*) FROM chunks c JOIN sources s ON s.id = c.source_id"
+            " JOIN collections k ON k.id = s.collection_id"
+            " WHERE k.name = 'docs'"
+        ).fetchone()[0]
+    )
 
 
 @pytest.mark.parametrize("backend", ["faiss", "pgvector"])
@@ -59,6 +76,7 @@ def test_a_running_searcher_stops_finding_what_was_deleted(small_settings, conn,
     _ingest(settings, fake_embedder, tmp_path / "keep", "docs")
     searcher = open_searcher(settings, fake_embedder)
     try:
+
         def sources(mode):
             return {hit.source.rsplit("/", 1)[-1] for hit in searcher.search(TEXT, k=5, mode=mode)}
 

@@ -20,8 +20,10 @@ def test_folder_is_walked_in_order_with_unknown_and_hidden_files(tmp_path):
 def test_jsonl_rows_are_sources_with_title_uri_and_metadata(tmp_path):
     corpus = tmp_path / "corpus.jsonl"
     corpus.write_text(
-        json.dumps({"_id": "d1", "title": "Title", "text": "Body."}) + "\n\n"
-        + json.dumps({"id": 7, "text": "Plain.", "metadata": {"lang": "en"}}) + "\n"
+        json.dumps({"_id": "d1", "title": "Title", "text": "Body."})
+        + "\n\n"
+        + json.dumps({"id": 7, "text": "Plain.", "metadata": {"lang": "en"}})
+        + "\n"
         + "{not json\n"
     )
     rows = list(discover(corpus, set(), 10**6))
@@ -66,8 +68,9 @@ def test_linked_folder_reruns_and_prunes(small_settings, conn, fake_embedder, tm
     folder = _linked_folder(tmp_path)
 
     def run(**kwargs):
-        return ingest_paths(small_settings, [folder], collection="docs", embedder=fake_embedder,
-                            show_progress=False, **kwargs)
+        return ingest_paths(
+            small_settings, [folder], collection="docs", embedder=fake_embedder, show_progress=False, **kwargs
+        )
 
     first = run()
     assert (first.new, first.duplicates, first.skipped, first.failed) == (2, 1, 1, 0)

@@ -37,7 +37,7 @@ def _mutant(data: bytes, rng: np.random.Generator) -> bytes:
         return data[: rng.integers(len(data))]
     if kind == 2:  # delete a slice
         start = rng.integers(len(data))
-        return data[:start] + data[start + rng.integers(1, 200):]
+        return data[:start] + data[start + rng.integers(1, 200) :]
     names = [b"/ASCII85Decode", b"/FlateDecode", b"/Length", b"/Type", b"/Page", b"/Font"]
     return data.replace(names[rng.integers(len(names))], b"/X" + bytes(rng.integers(65, 91, size=6).tolist()))
 

@@ -1,8 +1,8 @@
 """The pgvector HNSW index exists only where the pgvector backend is used: built by the first
 pgvector searcher or a pgvector ingest, and not by a FAISS ingest."""
 
-from ingest.pipeline import ingest_paths
 from index.pgvector_index import INDEX_NAME, ensure_pgvector_index
+from ingest.pipeline import ingest_paths
 from retrieval.searcher import open_searcher
 from tests.ingest.conftest import write
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 import ingest.pipeline
+from index.faiss_index import FaissIndex
 from ingest.delete import delete_from_collection
 from ingest.pipeline import ingest_paths
 from ingest.status import ingest_status
-from index.faiss_index import FaissIndex
 from tests.ingest.conftest import assert_stores_agree, write
 from tests.ingest.prose import CHUNKING, DOCUMENT, NEW_PARAGRAPH, ONE_WORD_EDIT, PARAGRAPH_EDIT
 
@@ -32,8 +32,10 @@ def corpus(tmp_path):
     for name, text in DOCS.items():
         (folder / name).write_text(text)
     (folder / "rows.jsonl").write_text(
-        "\n".join(json.dumps({"_id": f"r{i}", "title": f"Row {i}", "text": f"Row number {i} talks about topic {i}."})
-                  for i in range(3))
+        "\n".join(
+            json.dumps({"_id": f"r{i}", "title": f"Row {i}", "text": f"Row number {i} talks about topic {i}."})
+            for i in range(3)
+        )
     )
     return folder
 
@@ -72,10 +74,12 @@ def test_duplicates_within_a_run_and_across_runs_have_provenance(small_settings,
     (corpus / "versioning-edit.md").write_text(NEAR)
     first = run(small_settings, fake_embedder, [corpus])
     assert first.exact_duplicates >= 1 and first.near_duplicates >= 1
-    kinds = dict(conn.execute(
-        "SELECT s.uri, array_agg(DISTINCT d.kind) FROM duplicates d JOIN chunks c ON c.id = d.chunk_id"
-        " JOIN sources s ON s.id = c.source_id GROUP BY s.uri"
-    ).fetchall())
+    kinds = dict(
+        conn.execute(
+            "SELECT s.uri, array_agg(DISTINCT d.kind) FROM duplicates d JOIN chunks c ON c.id = d.chunk_id"
+            " JOIN sources s ON s.id = c.source_id GROUP BY s.uri"
+        ).fetchall()
+    )
     kinds = {uri.rsplit("/", 1)[1]: found for uri, found in kinds.items()}
     # "hybrid-copy.txt" and "versioning-edit.md" sort first, so they hold the originals.
     assert set(kinds) == {"hybrid.txt", "versioning.md"}
@@ -100,9 +104,12 @@ def test_changed_file_replaces_its_chunks(small_settings, conn, fake_embedder, c
     report = run(small_settings, fake_embedder, [corpus])
     assert (report.changed, report.unchanged, report.added) == (1, 5, 1)
     assert report.removed >= 1
-    texts = [r[0] for r in conn.execute(
-        "SELECT c.text FROM chunks c JOIN sources s ON s.id = c.source_id WHERE s.uri LIKE '%%hybrid.txt'"
-    )]
+    texts = [
+        r[0]
+        for r in conn.execute(
+            "SELECT c.text FROM chunks c JOIN sources s ON s.id = c.source_id WHERE s.uri LIKE '%%hybrid.txt'"
+        )
+    ]
     assert texts == ["Completely new text about vector databases and HNSW graphs."]
     assert_stores_agree(small_settings, conn)
 
@@ -110,7 +117,9 @@ def test_changed_file_replaces_its_chunks(small_settings, conn, fake_embedder, c
 def test_prune_removes_from_both_stores(small_settings, conn, fake_embedder, corpus):
     run(small_settings, fake_embedder, [corpus])
     (corpus / "privacy.html").unlink()
-    (corpus / "rows.jsonl").write_text(json.dumps({"_id": "r0", "title": "Row 0", "text": "Row number 0 talks about topic 0."}))
+    (corpus / "rows.jsonl").write_text(
+        json.dumps({"_id": "r0", "title": "Row 0", "text": "Row number 0 talks about topic 0."})
+    )
     without_prune = run(small_settings, fake_embedder, [corpus])
     assert without_prune.pruned == 0
     report = run(small_settings, fake_embedder, [corpus], prune=True)
@@ -172,9 +181,10 @@ def test_a_crash_mid_run_then_a_rerun_loses_and_duplicates_nothing(
     report = run(small_settings, fake_embedder, [corpus])
     assert (report.unchanged, report.new) == (2, 4)
     assert conn.execute("SELECT count(*), count(DISTINCT uri) FROM sources").fetchone() == (6, 6)
-    assert conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == conn.execute(
-        "SELECT count(DISTINCT (source_id, ordinal)) FROM chunks"
-    ).fetchone()[0]
+    assert (
+        conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        == conn.execute("SELECT count(DISTINCT (source_id, ordinal)) FROM chunks").fetchone()[0]
+    )
     statuses = [r[0] for r in conn.execute("SELECT status FROM ingest_runs ORDER BY id")]
     assert statuses == ["interrupted", "succeeded"]
     assert_stores_agree(small_settings, conn)
@@ -188,8 +198,9 @@ def test_faiss_ids_equal_pgvector_ids_and_vectors(small_settings, conn, fake_emb
     assert_stores_agree(small_settings, conn)
 
 
-def test_a_reader_exception_fails_that_source_alone_and_the_run_ends(small_settings, conn, fake_embedder, corpus,
-                                                                     monkeypatch):
+def test_a_reader_exception_fails_that_source_alone_and_the_run_ends(
+    small_settings, conn, fake_embedder, corpus, monkeypatch
+):
     real = ingest.pipeline.clean_text
 
     def clean_or_raise(text):
@@ -231,8 +242,12 @@ def chunks_of(conn, name):
 def found_in(settings, conn, embedder, query, k=3):
     """The file names of the sources of the top ``k`` FAISS hits for ``query``."""
     (hits,) = FaissIndex.load(settings).search(embedder.embed([query]), k)
-    return [conn.execute("SELECT s.uri FROM chunks c JOIN sources s ON s.id = c.source_id WHERE c.id = %s",
-                         (chunk_id,)).fetchone()[0].rsplit("/", 1)[1] for chunk_id, _ in hits]
+    return [
+        conn.execute("SELECT s.uri FROM chunks c JOIN sources s ON s.id = c.source_id WHERE c.id = %s", (chunk_id,))
+        .fetchone()[0]
+        .rsplit("/", 1)[1]
+        for chunk_id, _ in hits
+    ]
 
 
 @pytest.mark.parametrize("same_run", [True, False], ids=["same-run", "later-run"])
@@ -251,8 +266,10 @@ def test_a_one_word_edit_that_moves_chunk_boundaries_is_a_source_near_duplicate(
     assert report.near_duplicate_sources == 1 and report.source_duplicates == len(copy) > 2
     assert report.to_json()["sources"]["near_duplicates"] == 1
     assert report.to_json()["chunks"]["source_duplicates"] == len(copy)
-    assert all(not searchable and kind == "source" and uri.endswith("/a.txt") and similarity >= 0.8
-               for _, _, searchable, kind, uri, similarity in copy)
+    assert all(
+        not searchable and kind == "source" and uri.endswith("/a.txt") and similarity >= 0.8
+        for _, _, searchable, kind, uri, similarity in copy
+    )
     assert all(searchable for _, _, searchable, *_ in original)
     (match,) = conn.execute(
         "SELECT s.uri, o.uri, d.similarity, d.ingest_run_id FROM source_duplicates d"
@@ -267,8 +284,9 @@ def test_a_one_word_edit_that_moves_chunk_boundaries_is_a_source_near_duplicate(
     assert status["duplicates"] == len(copy) and status["searchable_chunks"] == len(original)
 
 
-def test_a_replaced_paragraph_stays_searchable_in_a_near_duplicate_source(prose_settings, conn, fake_embedder,
-                                                                          tmp_path):
+def test_a_replaced_paragraph_stays_searchable_in_a_near_duplicate_source(
+    prose_settings, conn, fake_embedder, tmp_path
+):
     folder = tmp_path / "docs"
     write(folder / "a.txt", DOCUMENT)
     run(prose_settings, fake_embedder, [folder])
@@ -300,12 +318,17 @@ def test_deleting_the_original_source_promotes_its_near_duplicate(prose_settings
 
     copy = chunks_of(conn, "b-edited.txt")
     assert all(searchable and kind is None for _, _, searchable, kind, *_ in copy)
-    vectors = [r[0].to_numpy() for r in conn.execute(
-        "SELECT c.embedding FROM chunks c JOIN sources s ON s.id = c.source_id WHERE s.uri LIKE '%%/b-edited.txt'"
-        " ORDER BY c.ordinal")]
+    vectors = [
+        r[0].to_numpy()
+        for r in conn.execute(
+            "SELECT c.embedding FROM chunks c JOIN sources s ON s.id = c.source_id WHERE s.uri LIKE '%%/b-edited.txt'"
+            " ORDER BY c.ordinal"
+        )
+    ]
     np.testing.assert_allclose(vectors, fake_embedder.embed([text for _, text, *_ in copy]), atol=1e-6)  # its own
-    assert conn.execute("SELECT (SELECT count(*) FROM duplicates), (SELECT count(*) FROM source_duplicates)"
-                        ).fetchone() == (0, 0)
+    assert conn.execute(
+        "SELECT (SELECT count(*) FROM duplicates), (SELECT count(*) FROM source_duplicates)"
+    ).fetchone() == (0, 0)
     for paragraph in ONE_WORD_EDIT.split("\n\n"):
         assert found_in(prose_settings, conn, fake_embedder, paragraph, k=1) == ["b-edited.txt"]
     assert_stores_agree(prose_settings, conn)

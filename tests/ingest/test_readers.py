@@ -69,7 +69,9 @@ def test_a_pdf_the_reader_cannot_decode_fails_alone(small_settings, conn, fake_e
     (tmp_path / "b.pdf").write_bytes(_pdf_with_unsupported_filter())
     (tmp_path / "c.md").write_text("The second good file talks about dataset versioning.", encoding="latin-1")
     report = ingest_paths(small_settings, [tmp_path], collection="docs", embedder=fake_embedder, show_progress=False)
-    assert [(uri.rsplit("/", 1)[1], "NotImplementedError" in error) for uri, error in report.failures] == [("b.pdf", True)]
+    assert [(uri.rsplit("/", 1)[1], "NotImplementedError" in error) for uri, error in report.failures] == [
+        ("b.pdf", True)
+    ]
     stored = dict(conn.execute("SELECT uri, metadata->>'encoding' FROM sources").fetchall())
     assert {uri.rsplit("/", 1)[1]: encoding for uri, encoding in stored.items()} == {"a.txt": "utf-8", "c.md": "utf-8"}
 

@@ -3,8 +3,8 @@ shared by the slow tests of this folder."""
 
 import pytest
 
-from models.generator import base_gguf_path, ensure_base_model, load_generator, load_gguf_tokenizer
 from core.settings import Settings
+from models.generator import base_gguf_path, ensure_base_model, load_generator, load_gguf_tokenizer
 
 
 @pytest.fixture(scope="session")

@@ -3,15 +3,15 @@ passages come out, the citation names the passage the span is from, the model ma
 refuse, and streaming is unchanged (on a scripted model)."""
 
 import pytest
-from tests.models.scripted_model import BigramModel
-from tests.models.scripted_model import preferring as _logits
-from tests.models.scripted_model import token_ids as _ids
 
 from models.cite_constraint import MarkerBook
 from models.copy_constraint import CopyConstraint, word_start_tokens
 from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt, strip_markers
+from tests.models.scripted_model import BigramModel
+from tests.models.scripted_model import preferring as _logits
+from tests.models.scripted_model import token_ids as _ids
 
 PASSAGES = ["Lyon is a city in France.", "Paris is the capital of France, on the Seine."]
 
@@ -80,7 +80,9 @@ def _scripted(tokenizer, prompt: str, answer: str, *, refuse: bool = False) -> B
     answer_ids = _ids(tokenizer, REFUSAL if refuse else answer)
     follow = {_ids(tokenizer, prompt)[-1]: answer_ids[:1]}
     follow |= {a: [b] for a, b in zip(answer_ids, answer_ids[1:])}
-    return BigramModel(len(tokenizer), follow=follow, default=[tokenizer.convert_tokens_to_ids(t) for t in (END_OF_TURN, "2")])
+    return BigramModel(
+        len(tokenizer), follow=follow, default=[tokenizer.convert_tokens_to_ids(t) for t in (END_OF_TURN, "2")]
+    )
 
 
 def test_copy_decoding_streams_a_cited_span(base_tokenizer):

@@ -2,9 +2,9 @@
 
 import pytest
 import torch
-from tests.models.scripted_model import BigramModel
 
 from models.decoding import CacheSession, Decoder, supports_fused
+from tests.models.scripted_model import BigramModel
 
 
 def _tiny_llama(dtype=torch.float32):
@@ -12,8 +12,15 @@ def _tiny_llama(dtype=torch.float32):
 
     torch.manual_seed(0)
     config = LlamaConfig(
-        vocab_size=97, hidden_size=48, intermediate_size=96, num_hidden_layers=3, num_attention_heads=6,
-        num_key_value_heads=2, max_position_embeddings=256, tie_word_embeddings=True, rope_theta=100000.0,
+        vocab_size=97,
+        hidden_size=48,
+        intermediate_size=96,
+        num_hidden_layers=3,
+        num_attention_heads=6,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+        rope_theta=100000.0,
     )
     return LlamaForCausalLM(config).to(dtype).eval()
 

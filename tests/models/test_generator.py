@@ -86,7 +86,10 @@ def test_a_lora_adapter_loads_on_top_of_the_base(base_settings, base_generator, 
     passages = ["Hamlet is a play by Shakespeare."]
     prompt = render_prompt("Who wrote Hamlet?", passages, adapter.tokenizer)
     policy = AnswerPolicy(max_new_tokens=6)
-    assert _drained(adapter.generate(prompt, passages, policy))[0] == _drained(base_generator.generate(prompt, passages, policy))[0]
+    assert (
+        _drained(adapter.generate(prompt, passages, policy))[0]
+        == _drained(base_generator.generate(prompt, passages, policy))[0]
+    )
 
 
 @pytest.mark.slow
@@ -96,7 +99,9 @@ def test_the_base_model_cites_a_passage_it_copies_from(base_generator):
         "with reciprocal rank fusion, so a document ranked high by either side comes out on top.",
         "HNSW is a graph index for approximate nearest neighbour search over vectors.",
     ]
-    prompt = render_prompt("How does hybrid search combine keyword and vector results?", passages, base_generator.tokenizer)
+    prompt = render_prompt(
+        "How does hybrid search combine keyword and vector results?", passages, base_generator.tokenizer
+    )
     text, _ = _drained(base_generator.generate(prompt, passages, AnswerPolicy()))
     cited = parse_citations(text, 2)
     assert cited.valid and not cited.invalid

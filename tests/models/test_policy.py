@@ -3,9 +3,9 @@ base's, and only a setting given in the environment overrides a stored value."""
 
 import pytest
 
-from models.policy import AnswerPolicy, default_policy, resolve_policy
 from core.errors import InputError
 from core.settings import Settings
+from models.policy import AnswerPolicy, default_policy, resolve_policy
 
 STORED = AnswerPolicy(refusal_threshold=-0.3, gate_threshold=0.4, decoding="copy").to_dict()
 
@@ -14,7 +14,12 @@ def test_a_model_without_a_policy_takes_the_settings():
     settings = Settings(refusal_threshold=0.5, decoding="free", max_new_tokens=20)
     policy = resolve_policy({}, settings)
     assert policy == default_policy(settings)
-    assert (policy.gate_threshold, policy.decoding, policy.max_new_tokens, policy.refusal_threshold) == (0.5, "free", 20, None)
+    assert (policy.gate_threshold, policy.decoding, policy.max_new_tokens, policy.refusal_threshold) == (
+        0.5,
+        "free",
+        20,
+        None,
+    )
 
 
 def test_a_stored_policy_wins_over_default_settings():

@@ -1,8 +1,8 @@
 import pytest
 
+from core.errors import InputError
 from models.promotion import gate, promote
 from models.registry import get_model, register_model, serving_model
-from core.errors import InputError
 
 
 def _model(conn, name, kind="full", **metrics):
@@ -52,10 +52,16 @@ def test_the_gate_compares_served_path_figures_when_both_models_have_them():
     from models.promotion import compared_figures
 
     questions = {"squad_sha256": "s", "limit": 60, "seed": 0, "synthetic": "include", "k": 5}
-    current = {"f1": 40.0, "refusal_accuracy": 0.9, "eval": {"retrieved": {"f1": 50.0, "refusal_accuracy": 0.9,
-                                                                           "questions": questions}}}
-    better_dev_worse_served = {"f1": 60.0, "refusal_accuracy": 0.9,
-                               "eval": {"retrieved": {"f1": 45.0, "refusal_accuracy": 0.9, "questions": questions}}}
+    current = {
+        "f1": 40.0,
+        "refusal_accuracy": 0.9,
+        "eval": {"retrieved": {"f1": 50.0, "refusal_accuracy": 0.9, "questions": questions}},
+    }
+    better_dev_worse_served = {
+        "f1": 60.0,
+        "refusal_accuracy": 0.9,
+        "eval": {"retrieved": {"f1": 45.0, "refusal_accuracy": 0.9, "questions": questions}},
+    }
     assert compared_figures(better_dev_worse_served, current)[0] == "eval qa (retrieved)"
     assert not gate(better_dev_worse_served, current).passed
     other_questions = {"retrieved": {"f1": 45.0, "refusal_accuracy": 0.9, "questions": {**questions, "limit": 10}}}

@@ -2,9 +2,9 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import InputError, NotFoundError
 from models.artifact import ModelArtifact
 from models.registry import get_model, list_models, register_base, register_model, serving_model, set_status
-from core.errors import InputError, NotFoundError
 
 
 def _register(conn, name, kind="full", **extra):

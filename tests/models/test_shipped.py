@@ -6,10 +6,10 @@ import json
 
 import pytest
 
+from core.errors import ConfigError
 from models.artifact import ModelArtifact, weights_sha256
 from models.registry import get_model, list_models, register_base, register_model, set_status
 from models.shipped import SHIPPED_DIR, check_shipped, ensure_shipped_model, shipped_manifest
-from core.errors import ConfigError
 
 
 def test_the_shipped_weights_match_the_manifest():
@@ -69,17 +69,24 @@ def test_a_fresh_data_dir_serves_it_and_it_answers_with_a_cited_span(settings, e
     from contextlib import closing
     from functools import partial
 
-    from answering.compose import compose_answerer
     from answering.answer import answer
-    from models.prompt import strip_markers
+    from answering.compose import compose_answerer
     from core.db import connection
+    from models.prompt import strip_markers
 
     settings = settings.model_copy(update={"shipped_model": True})
     with closing(compose_answerer(settings, partial(connection, settings, autocommit=True))) as answerer:
         assert answerer.model.sha256 == shipped_manifest()["sha256"] and answerer.model.status == "promoted"
-        passages = ["The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
-                    "Sourdough bread rises with wild yeast."]
-        result = answer("When was the Eiffel Tower completed?", passages, generator=answerer.generator,
-                        embedder=embedder, policy=answerer.policy)
+        passages = [
+            "The Eiffel Tower was completed in 1889 for the World's Fair in Paris.",
+            "Sourdough bread rises with wild yeast.",
+        ]
+        result = answer(
+            "When was the Eiffel Tower completed?",
+            passages,
+            generator=answerer.generator,
+            embedder=embedder,
+            policy=answerer.policy,
+        )
     assert not result.refused and result.cited == [1] and strip_markers(result.text) in passages[0]
     assert "1889" in result.text

@@ -9,12 +9,12 @@ from functools import partial
 import numpy as np
 import pytest
 
+from index.bm25_store import load_bm25
 from index.faiss_index import FaissIndex
 from retrieval.allowed import AllowedIds
-from retrieval.keyword import Bm25Retriever
-from index.bm25_store import load_bm25
 from retrieval.dense import FaissRetriever, PgvectorRetriever
 from retrieval.filters import collection_filter, metadata_filter, synthetic_filter, uri_prefix_filter
+from retrieval.keyword import Bm25Retriever
 
 QUERIES = ["wing lift", "shock boundary layer heat", "nozzle", "vortex cone plate pressure flow"]
 

@@ -52,7 +52,12 @@ def test_cli_bad_key_and_bad_boolean_are_refused():
 
 def test_json_filters():
     assert parse_filter_json(
-        {"collection": ["a", "b"], "uri_prefix": "file:///x", "synthetic": True, "metadata": {"lang": "en", "n": [1, True]}}
+        {
+            "collection": ["a", "b"],
+            "uri_prefix": "file:///x",
+            "synthetic": True,
+            "metadata": {"lang": "en", "n": [1, True]},
+        }
     ) == [
         collection_filter(["a", "b"]),
         uri_prefix_filter(["file:///x"]),

@@ -12,7 +12,18 @@ def _rag(settings, *args):
 
 def test_search_json_shape_with_filters(settings, corpus):
     result = _rag(
-        settings, "search", "wing lift", "--mode", "bm25", "--k", "3", "--collection", "alpha", "--filter", "team in (a, b)", "--json"
+        settings,
+        "search",
+        "wing lift",
+        "--mode",
+        "bm25",
+        "--k",
+        "3",
+        "--collection",
+        "alpha",
+        "--filter",
+        "team in (a, b)",
+        "--json",
     )
     assert result.exit_code == 0, result.output
     results = json.loads(result.stdout)["results"]

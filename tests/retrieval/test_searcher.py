@@ -23,7 +23,12 @@ def test_hybrid_hits_carry_text_source_span_and_both_scores(searcher, corpus):
     assert 0 < hits[-1].score <= hits[0].score <= 1
     for hit in hits:
         row, text, vector = corpus[hit.chunk_id]
-        assert (hit.source, hit.collection, hit.text, hit.metadata) == (row["uri"], row["collection"], text, row["metadata"])
+        assert (hit.source, hit.collection, hit.text, hit.metadata) == (
+            row["uri"],
+            row["collection"],
+            text,
+            row["metadata"],
+        )
         assert hit.span[1] - hit.span[0] == len(text)
         assert hit.scores["dense"] == pytest.approx(float(vector @ searcher.embed("shock boundary layer")), abs=1e-5)
     assert any(h.scores["bm25"] for h in hits)

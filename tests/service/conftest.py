@@ -26,8 +26,9 @@ def demo_hits() -> list[SearchHit]:
         "Reciprocal rank fusion adds 1 / (60 + rank) over the rankings.",
     ]
     return [
-        SearchHit(i + 1, f"file:///demo/{i}.md", "demo", text, (0, len(text)), {}, 0.9 - i / 10,
-                  {"bm25": 3.0, "dense": 0.8})
+        SearchHit(
+            i + 1, f"file:///demo/{i}.md", "demo", text, (0, len(text)), {}, 0.9 - i / 10, {"bm25": 3.0, "dense": 0.8}
+        )
         for i, text in enumerate(texts)
     ]
 
@@ -68,7 +69,9 @@ def client(settings, prepared, searcher, generator):
 @pytest.fixture
 def auth(prepared):
     """Authorization headers by role name (and ``demo-only``, a user key limited to 'demo')."""
-    return {str(getattr(role, "value", role)): {"Authorization": f"Bearer {secret}"} for role, secret in prepared.items()}
+    return {
+        str(getattr(role, "value", role)): {"Authorization": f"Bearer {secret}"} for role, secret in prepared.items()
+    }
 
 
 @contextmanager

@@ -1,7 +1,7 @@
 """``POST /admin/delete`` removes what ``rag delete`` removes, for admin keys only."""
 
-from ingest.pipeline import ingest_paths
 from core.db import connection
+from ingest.pipeline import ingest_paths
 from tests.stand_ins import HashingEmbedder
 
 

@@ -94,7 +94,9 @@ def test_feedback_is_stored(client, auth, conn):
     assert conn.execute("SELECT score, comment FROM feedback WHERE log_id = %s", (log_id,)).fetchone() == (5, "good")
     assert_error(
         client.post("/feedback", json={"log_id": log_id + 100, "score": 5}, headers=auth["user"]),
-        404, "not_found", "log_id",
+        404,
+        "not_found",
+        "log_id",
     )
 
 
@@ -111,7 +113,10 @@ BAD_INPUT = [
     ({"query": "q", "collection": "demo\u0000"}, ["collection", "NUL"]),
     ({"query": "q", "filters": {"uri_prefix": ["file:///\u0000"]}}, ["filters", "uri_prefix.0", "NUL"]),
     ({"query": "q", "filters": {"metadata": {"la\ud800ng": "en"}}}, ["filters", "metadata.la", "surrogate"]),
-    ({"query": "q", "filters": {"uri_prefix": ["file:///"] * 101}}, ["filters.uri_prefix", "limit of 100", "RAG_MAX_FILTER_VALUES"]),
+    (
+        {"query": "q", "filters": {"uri_prefix": ["file:///"] * 101}},
+        ["filters.uri_prefix", "limit of 100", "RAG_MAX_FILTER_VALUES"],
+    ),
     ({"query": "q", "k": 51}, ["k", "from 1 to 50"]),
     ({"query": "q", "k": "five"}, ["k", "whole number"]),
     ({"query": "q", "filters": {"colour": "red"}}, ["filters", "colour", "allowed"]),
@@ -144,7 +149,9 @@ def test_malformed_json_is_a_400(client, auth):
 def test_a_key_limited_to_a_collection_cannot_read_another(client, auth, searcher):
     assert_error(
         client.post("/search", json={"query": "q", "collection": "secret"}, headers=auth["demo-only"]),
-        403, "forbidden", "secret",
+        403,
+        "forbidden",
+        "secret",
     )
     assert client.post("/search", json={"query": "q"}, headers=auth["demo-only"]).status_code == 200
     assert searcher.calls[-1]["filters"][-1].values == ("demo",)
@@ -240,7 +247,13 @@ def test_metrics_count_requests_per_route_and_generation(client, auth):
 def test_openapi_documents_every_route_and_the_error_shape(client):
     schema = client.get("/openapi.json").json()
     assert set(schema["paths"]) == {
-        "/generate", "/search", "/feedback", "/logs/{log_id}", "/health", "/metrics", "/admin/delete",
+        "/generate",
+        "/search",
+        "/feedback",
+        "/logs/{log_id}",
+        "/health",
+        "/metrics",
+        "/admin/delete",
     }
     generate = schema["paths"]["/generate"]["post"]
     assert {"401", "403", "422", "429", "500"} <= set(generate["responses"])
@@ -251,10 +264,19 @@ def test_openapi_documents_every_route_and_the_error_shape(client):
 
 
 def test_feedback_rejects_unstorable_comment_and_out_of_range_log_id(client, auth):
-    assert_error(client.post("/feedback", json={"log_id": 1, "score": 3, "comment": "a\u0000"}, headers=auth["user"]),
-                 422, "invalid_input", "comment", "NUL")
-    assert_error(client.post("/feedback", json={"log_id": 2**63, "score": 3}, headers=auth["user"]),
-                 422, "invalid_input", "log_id")
+    assert_error(
+        client.post("/feedback", json={"log_id": 1, "score": 3, "comment": "a\u0000"}, headers=auth["user"]),
+        422,
+        "invalid_input",
+        "comment",
+        "NUL",
+    )
+    assert_error(
+        client.post("/feedback", json={"log_id": 2**63, "score": 3}, headers=auth["user"]),
+        422,
+        "invalid_input",
+        "log_id",
+    )
     assert_error(client.get(f"/logs/{2**63}", headers=auth["admin"]), 422, "invalid_input", "log_id")
 
 

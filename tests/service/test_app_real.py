@@ -6,9 +6,9 @@ import json
 import httpx
 import pytest
 
-from ingest.pipeline import ingest_paths
 from core.db import connection
 from core.settings import Settings
+from ingest.pipeline import ingest_paths
 from retrieval.searcher import open_searcher
 from service.app import create_app
 from service.keys import Role, create_key
@@ -66,8 +66,10 @@ def test_stream_ends_with_citations_and_the_log_id(served):
     client, _ = served
     with client.stream("POST", "/generate", json={"query": QUESTION, "k": 3, "stream": True}) as response:
         lines = [line for line in response.iter_lines() if line]
-    events = [(lines[i].removeprefix("event: "), json.loads(lines[i + 1].removeprefix("data: ")))
-              for i in range(0, len(lines), 2)]
+    events = [
+        (lines[i].removeprefix("event: "), json.loads(lines[i + 1].removeprefix("data: ")))
+        for i in range(0, len(lines), 2)
+    ]
     assert events[-1][0] == "done" and {kind for kind, _ in events[:-1]} == {"token"}
     done = events[-1][1]
     assert "citations" in done and done["log_id"] > 0

@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
-from hypothesis.errors import Unsatisfiable
 from hypothesis import settings as hypothesis_settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from ingest.pipeline import ingest_paths
@@ -36,7 +36,9 @@ def searcher(settings, prepared, tmp_path):
     (corpus / "hybrid.md").write_text("# Hybrid search\n\nBM25 and a vector index, fused by reciprocal rank.")
     (corpus / "bread.md").write_text("# Bread\n\nSourdough rises with wild yeast over many hours.")
     embedder = HashingEmbedder()
-    ingest_paths(settings, [corpus], collection="demo", metadata={"team": "search"}, embedder=embedder, show_progress=False)
+    ingest_paths(
+        settings, [corpus], collection="demo", metadata={"team": "search"}, embedder=embedder, show_progress=False
+    )
     searcher = open_searcher(settings, embedder)
     yield searcher
     searcher.close()
@@ -51,7 +53,10 @@ def test_no_input_gets_a_server_error(client, auth):
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
             @hypothesis_settings(
-                max_examples=EXAMPLES, database=None, deadline=None, derandomize=True,
+                max_examples=EXAMPLES,
+                database=None,
+                deadline=None,
+                derandomize=True,
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=operation.as_strategy(generation_mode=mode))
@@ -60,7 +65,9 @@ def test_no_input_gets_a_server_error(client, auth):
                     response = case.call(headers=auth[role])
                     statuses[response.status_code] += 1
                     if response.status_code >= 500:
-                        server_errors.append(f"{role} {case.as_curl_command()} -> {response.status_code} {response.text[:200]}")
+                        server_errors.append(
+                            f"{role} {case.as_curl_command()} -> {response.status_code} {response.text[:200]}"
+                        )
 
             try:
                 send()

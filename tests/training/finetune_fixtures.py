@@ -25,9 +25,15 @@ def tiny_tokenizer():
     symbols = list("[],.:;!?'\"()-") + [str(d) for d in range(10)]
     vocab = {token: i for i, token in enumerate(SPECIAL + sorted(set(WORDS)) + symbols)}
     backend = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    backend.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)])
+    backend.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Whitespace(), pre_tokenizers.Digits(individual_digits=True)]
+    )
     tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, unk_token="<unk>", pad_token="<|endoftext|>", eos_token="<|im_end|>", bos_token="<|im_start|>"
+        tokenizer_object=backend,
+        unk_token="<unk>",
+        pad_token="<|endoftext|>",
+        eos_token="<|im_end|>",
+        bos_token="<|im_start|>",
     )
     tokenizer.add_special_tokens({"additional_special_tokens": SPECIAL[2:]})
     tokenizer.chat_template = TEMPLATE
@@ -40,9 +46,16 @@ def tiny_model(tokenizer, seed: int = 0):
 
     torch.manual_seed(seed)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=4,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
-        pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=4,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     return LlamaForCausalLM(config)
 
@@ -59,13 +72,23 @@ def qa_records(n: int = 12, seed: int = 0) -> list[dict]:
         text, question, answer = facts[i % 3]
         other = facts[(i + 1) % 3][0]
         answerable = i % 4 != 3
-        passages = [{"text": text if answerable else facts[(i + 2) % 3][0], "source": "a"}, {"text": other, "source": "b"}]
+        passages = [
+            {"text": text if answerable else facts[(i + 2) % 3][0], "source": "a"},
+            {"text": other, "source": "b"},
+        ]
         rng.shuffle(passages)
         citations = [1 + [p["text"] for p in passages].index(text)] if answerable else []
-        records.append({
-            "id": str(i), "question": question, "passages": passages, "answerable": answerable, "origin": "test",
-            "answer": answer if answerable else "The passages do not contain the answer.", "citations": citations,
-        })
+        records.append(
+            {
+                "id": str(i),
+                "question": question,
+                "passages": passages,
+                "answerable": answerable,
+                "origin": "test",
+                "answer": answer if answerable else "The passages do not contain the answer.",
+                "citations": citations,
+            }
+        )
     return records
 
 

@@ -1,15 +1,15 @@
 import json
 
 import pytest
-from tests.training.feedback_fixtures import three_exchanges, write_exchanges
 from typer.testing import CliRunner
 
-from models.artifact import file_sha256
-from training.build_qa import build_qa
-from training.records import RecordOptions
-from evaluation.squad import read_squad
 from cli.main import app
 from core.errors import InputError
+from evaluation.squad import read_squad
+from models.artifact import file_sha256
+from tests.training.feedback_fixtures import three_exchanges, write_exchanges
+from training.build_qa import build_qa
+from training.records import RecordOptions
 
 
 def _read(path):
@@ -39,7 +39,10 @@ def test_hard_negatives_stay_on_their_side_of_the_split(squad_jsonl, tmp_path):
         return lambda q: [(text, source) for text, source in paragraphs.items() if text != q.context]
 
     manifest = build_qa(
-        squad_jsonl, tmp_path, dev_fraction=0.25, options=RecordOptions(hard_negatives=2, unanswerable=0.0),
+        squad_jsonl,
+        tmp_path,
+        dev_fraction=0.25,
+        options=RecordOptions(hard_negatives=2, unanswerable=0.0),
         neighbours=neighbours,
     )
     dev_prefixes = tuple(f"squad:{t}/" for t in manifest["articles"]["dev"])
@@ -49,7 +52,17 @@ def test_hard_negatives_stay_on_their_side_of_the_split(squad_jsonl, tmp_path):
 
 def test_cli_prints_the_manifest(squad_jsonl, tmp_path):
     feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
-    args = ["data", "build-qa", "--squad", str(squad_jsonl), "--out", str(tmp_path / "qa"), "--feedback", str(feedback), "--json"]
+    args = [
+        "data",
+        "build-qa",
+        "--squad",
+        str(squad_jsonl),
+        "--out",
+        str(tmp_path / "qa"),
+        "--feedback",
+        str(feedback),
+        "--json",
+    ]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
@@ -66,15 +79,26 @@ def test_feedback_adds_synthetic_records_to_train_only(squad_jsonl, tmp_path):
     manifest = build_qa(squad_jsonl, tmp_path / "qa", dev_fraction=0.25, options=RecordOptions(), feedback=feedback)
     train, dev = _read(tmp_path / "qa" / "train.jsonl"), _read(tmp_path / "qa" / "dev.jsonl")
     added = [r for r in train if r["origin"] == "feedback"]
-    assert [(r["id"], r["answerable"], r["synthetic"]) for r in added] == [("feedback:7", True, True), ("feedback:8", False, True)]
+    assert [(r["id"], r["answerable"], r["synthetic"]) for r in added] == [
+        ("feedback:7", True, True),
+        ("feedback:8", False, True),
+    ]
     assert train[: len(train) - 2] == _read(tmp_path / "squad" / "train.jsonl")
     assert dev == _read(tmp_path / "squad" / "dev.jsonl") and not any(r["synthetic"] for r in dev)
     assert manifest["feedback"] == {
-        "path": str(feedback), "sha256": file_sha256(feedback), "exchanges": 3, "skipped": 1, "records": 2, "synthetic_records": 2,
+        "path": str(feedback),
+        "sha256": file_sha256(feedback),
+        "exchanges": 3,
+        "skipped": 1,
+        "records": 2,
+        "synthetic_records": 2,
     }
     assert manifest["counts"]["train"] == {
-        **without["counts"]["train"], "records": without["counts"]["train"]["records"] + 2, "synthetic": 2,
-        "answerable": without["counts"]["train"]["answerable"] + 1, "refusal": without["counts"]["train"]["refusal"] + 1,
+        **without["counts"]["train"],
+        "records": without["counts"]["train"]["records"] + 2,
+        "synthetic": 2,
+        "answerable": without["counts"]["train"]["answerable"] + 1,
+        "refusal": without["counts"]["train"]["refusal"] + 1,
     }
 
 

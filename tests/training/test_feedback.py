@@ -1,11 +1,11 @@
 """Rated exchanges as training records (``qa/feedback.py``)."""
 
 import pytest
-from tests.training.feedback_fixtures import QUESTION, exchange, three_exchanges, write_exchanges
 
-from models.prompt import REFUSAL
-from training.feedback import feedback_record, feedback_records, prompt_passages, read_feedback
 from core.errors import InputError
+from models.prompt import REFUSAL
+from tests.training.feedback_fixtures import QUESTION, exchange, three_exchanges, write_exchanges
+from training.feedback import feedback_record, feedback_records, prompt_passages, read_feedback
 
 
 def test_an_answered_exchange_becomes_a_synthetic_record_citing_its_passage():

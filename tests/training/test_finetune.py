@@ -5,17 +5,17 @@ import json
 import random
 
 import pytest
-from tests.training.finetune_fixtures import qa_records, tiny_model, tiny_tokenizer, write_jsonl
 
+from core.errors import InputError
 from models.artifact import ModelArtifact, weights_sha256
+from models.prompt import format_answer
+from models.registry import get_model
+from tests.stand_ins import HashingEmbedder
+from tests.training.finetune_fixtures import qa_records, tiny_model, tiny_tokenizer, write_jsonl
 from training.batches import IGNORE, Example, answer_masked, bucketed_batches, collate, gold_only
 from training.config import FinetuneConfig
 from training.finetune import RUN_FILE, run_finetune, training_records
-from tests.stand_ins import HashingEmbedder
 from training.train import encode_records, lr_factor, train
-from models.prompt import format_answer
-from models.registry import get_model
-from core.errors import InputError
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,9 @@ def test_loss_mask_keeps_only_the_answer(tokenizer):
     (example,) = encode_records([record], tokenizer, 512)
     answer = [t for t, label in zip(example.input_ids, example.labels) if label != IGNORE]
     assert tokenizer.decode(answer) == tokenizer.decode(
-        tokenizer(format_answer(record["answer"], record["citations"]) + "<|im_end|>", add_special_tokens=False).input_ids
+        tokenizer(
+            format_answer(record["answer"], record["citations"]) + "<|im_end|>", add_special_tokens=False
+        ).input_ids
     )
     assert example.labels[: len(example.labels) - len(answer)] == [IGNORE] * (len(example.labels) - len(answer))
     assert answer_masked([1, 2], [3]) == Example([1, 2, 3], [IGNORE, IGNORE, 3])
@@ -67,7 +69,9 @@ def test_config_rejects_bad_values():
 
 
 def test_synthetic_exclude_drops_the_synthetic_training_records(tmp_path):
-    synthetic = [{**r, "id": f"feedback:{n}", "origin": "feedback", "synthetic": True} for n, r in enumerate(qa_records(3))]
+    synthetic = [
+        {**r, "id": f"feedback:{n}", "origin": "feedback", "synthetic": True} for n, r in enumerate(qa_records(3))
+    ]
     path = write_jsonl(qa_records() + synthetic, tmp_path / "train.jsonl")
     assert training_records(path, "include") == (qa_records() + synthetic, 0)
     assert training_records(path, "exclude") == (qa_records(), 3)
@@ -90,7 +94,13 @@ def _config(**changes):
 
 @pytest.mark.parametrize("method", ["freeze", "lora"])
 def test_a_few_steps_lower_the_loss(tokenizer, tmp_path, method):
-    model, state = train(tiny_model(tokenizer), tokenizer, qa_records(), _config(method=method, lr=1e-1 if method == "lora" else 1e-2), tmp_path)
+    model, state = train(
+        tiny_model(tokenizer),
+        tokenizer,
+        qa_records(),
+        _config(method=method, lr=1e-1 if method == "lora" else 1e-2),
+        tmp_path,
+    )
     assert len(state.losses) == 24 and state.drawn["gold"] + state.drawn["full"] == 24
     assert sum(state.losses[-4:]) < sum(state.losses[:4])
     trained = {n for n, p in model.named_parameters() if p.requires_grad}
@@ -123,7 +133,12 @@ def test_run_saves_registers_and_loads_the_artifact(tokenizer, tmp_path, setting
     train_path = write_jsonl(qa_records(), tmp_path / "train.jsonl")
     dev_path = write_jsonl(qa_records(4, seed=1), tmp_path / "dev.jsonl")
     summary = run_finetune(
-        settings, train_path, dev_path, _config(max_steps=4), tmp_path / "run", loaded=(tiny_model(tokenizer), tokenizer, base),
+        settings,
+        train_path,
+        dev_path,
+        _config(max_steps=4),
+        tmp_path / "run",
+        loaded=(tiny_model(tokenizer), tokenizer, base),
         embedder=HashingEmbedder(),
     )
     saved = tmp_path / "run" / "model"

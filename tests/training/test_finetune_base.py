@@ -2,14 +2,14 @@
 function work with its tokenizer and chat template."""
 
 import pytest
-from tests.training.finetune_fixtures import qa_records
 
-from training.config import FinetuneConfig
-from training.train import train
 from answering.answer import answer
 from models.generator import HFGenerator, ensure_base_model, load_model
 from models.policy import AnswerPolicy
 from tests.stand_ins import HashingEmbedder
+from tests.training.finetune_fixtures import qa_records
+from training.config import FinetuneConfig
+from training.train import train
 
 
 @pytest.mark.slow
@@ -24,7 +24,10 @@ def test_two_steps_on_the_real_base(settings, tmp_path):
     record = qa_records(1)[0]
     passages = [p["text"] for p in record["passages"]]
     result = answer(
-        record["question"], passages, generator=HFGenerator(model.eval(), tokenizer), embedder=HashingEmbedder(),
+        record["question"],
+        passages,
+        generator=HFGenerator(model.eval(), tokenizer),
+        embedder=HashingEmbedder(),
         policy=AnswerPolicy(gate_threshold=-1.0, max_new_tokens=8),
     )
     assert result.refusal_score < 0 and (result.refused or any(result.text.split(" [")[0] in p for p in passages))

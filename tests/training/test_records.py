@@ -1,6 +1,5 @@
-from evaluation.squad import paragraph_sources
+from evaluation.squad import paragraph_sources, read_squad
 from training.records import RecordOptions, build_records
-from evaluation.squad import read_squad
 
 REFUSAL = "No answer here."
 
@@ -46,7 +45,11 @@ def test_hard_negatives_come_from_the_neighbour_function(squad_jsonl):
     questions = read_squad(squad_jsonl)
 
     def neighbours(q):
-        return [(q.context, "gold-again"), ("It was 1820, 1901, May, July, 1999 or by ferry.", "x"), ("A near miss.", "squad:Near/0")]
+        return [
+            (q.context, "gold-again"),
+            ("It was 1820, 1901, May, July, 1999 or by ferry.", "x"),
+            ("A near miss.", "squad:Near/0"),
+        ]
 
     options = RecordOptions(unanswerable=0.0, hard_negatives=1)
     records = build_records(questions, refusal=REFUSAL, options=options, neighbours=neighbours)

@@ -17,7 +17,7 @@ def test_answer_window_keeps_the_answer_at_varied_places():
     for seed in range(20):
         window = answer_window(TEXT, answer, TEXT.index(answer), 10, random.Random(seed))
         assert len(window.text.split()) == 10
-        assert window.text[window.answer_start:].startswith(answer)
+        assert window.text[window.answer_start :].startswith(answer)
         starts.add(window.answer_start)
     assert len(starts) > 3
 

@@ -45,7 +45,9 @@ def world(conn, tmp_path) -> World:
             " VALUES (%s, %s, 0, %s, %s, 8, %s) RETURNING id",
             (source, ordinal, len(text), text, f"h{ordinal}"),
         ).fetchone()[0]
-        hits.append(SearchHit(chunk, uri, "docs", text, (0, len(text)), {}, 0.03, {"bm25": 2.0, "dense": 0.8 - ordinal / 10}))
+        hits.append(
+            SearchHit(chunk, uri, "docs", text, (0, len(text)), {}, 0.03, {"bm25": 2.0, "dense": 0.8 - ordinal / 10})
+        )
     model_dir = weights_folder(tmp_path / "models" / "base", b"base weights")
     register_model(conn, name="base", kind="base", path=model_dir, sha256=weights_sha256(model_dir))
     conn.commit()

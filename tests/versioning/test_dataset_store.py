@@ -1,7 +1,7 @@
 import pytest
 
-from models.registry import register_model
 from core.errors import NotFoundError
+from models.registry import register_model
 from versioning.store import (
     NewVersion,
     get_version,
@@ -12,7 +12,12 @@ from versioning.store import (
     referrers,
 )
 
-COUNTS = {"files": 1, "records": 3, "synthetic_records": 1, "by_file": {"a.jsonl": {"records": 3, "synthetic_records": 1}}}
+COUNTS = {
+    "files": 1,
+    "records": 3,
+    "synthetic_records": 1,
+    "by_file": {"a.jsonl": {"records": 3, "synthetic_records": 1}},
+}
 
 
 def new(name="corpus", md5="0" * 32 + ".dir", params_hash="p1"):
@@ -42,9 +47,17 @@ def test_linking_a_collection_stamps_its_latest_run_and_sources_under_the_path(c
     version, _ = record_version(conn, new())
     linked = link_collection(conn, version.id, world.collection, [(tmp_path / "docs").as_uri() + "/%"])
     assert linked["sources"] == 1
-    assert conn.execute("SELECT dataset_version_id FROM ingest_runs WHERE id = %s", (linked["ingest_run"],)).fetchone()[0] == version.id
+    assert (
+        conn.execute("SELECT dataset_version_id FROM ingest_runs WHERE id = %s", (linked["ingest_run"],)).fetchone()[0]
+        == version.id
+    )
     used = referrers(conn, version.id)
-    assert (used["ingest_runs"], used["sources"], used["models"], used["generation_logs"]) == ([linked["ingest_run"]], 1, [], 0)
+    assert (used["ingest_runs"], used["sources"], used["models"], used["generation_logs"]) == (
+        [linked["ingest_run"]],
+        1,
+        [],
+        0,
+    )
     with pytest.raises(NotFoundError, match="'elsewhere'"):
         link_collection(conn, version.id, "elsewhere", ["%"])
 

@@ -29,14 +29,25 @@ def test_record_links_the_collection_then_list_and_show_tell_the_same_story(monk
     docs.mkdir()
     (docs / "paris.txt").write_text("Paris is the capital of France.")
     (tmp_path / "params.yaml").write_text("ingest:\n  chunk_tokens: 256\n")
-    args = ["datasets", "record", "docs", str(docs), "--params", "ingest", "--params-file", str(tmp_path / "params.yaml")]
+    args = [
+        "datasets",
+        "record",
+        "docs",
+        str(docs),
+        "--params",
+        "ingest",
+        "--params-file",
+        str(tmp_path / "params.yaml"),
+    ]
     recorded = run_json(*args, "--collection", world.collection)
     assert recorded["created"] and recorded["records"] == 1 and recorded["md5"].endswith(".dir")
     assert recorded["params"] == {"ingest": {"chunk_tokens": 256}} and recorded["links"]["collection"]["sources"] == 1
     assert run_json(*args)["created"] is False
     assert [v["id"] for v in run_json("datasets", "list")] == [recorded["id"]]
     shown = run_json("datasets", "show", "docs")
-    assert shown["used_by"]["sources"] == 1 and shown["used_by"]["ingest_runs"] == [recorded["links"]["collection"]["ingest_run"]]
+    assert shown["used_by"]["sources"] == 1 and shown["used_by"]["ingest_runs"] == [
+        recorded["links"]["collection"]["ingest_run"]
+    ]
 
 
 def test_show_of_an_unknown_name_is_a_clean_error(monkeypatch, settings):

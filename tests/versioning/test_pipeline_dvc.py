@@ -32,18 +32,30 @@ QUERIES = [("q1", "BM25 keyword ranking"), ("q2", "vector embeddings for retriev
 ARTICLES = {
     title: [(f"{title} {fact}", question, answer) for fact, question, answer in facts]
     for title, facts in {
-        "Paris": [("is the capital of France.", "What is France's capital?", "Paris"),
-                  ("has a tower finished in 1889.", "When was the tower finished?", "1889")],
-        "Nile": [("flows north into the Mediterranean Sea.", "Where does the Nile flow?", "the Mediterranean Sea"),
-                 ("is about 6650 km long.", "How long is the Nile?", "about 6650 km")],
-        "Rome": [("is the capital of Italy.", "What is Italy's capital?", "Rome"),
-                 ("has a Colosseum for 50000 people.", "How many people fit the Colosseum?", "50000")],
-        "Oslo": [("is the capital of Norway.", "What is Norway's capital?", "Oslo"),
-                 ("lies at the head of the Oslofjord.", "Where does Oslo lie?", "at the head of the Oslofjord")],
-        "Lima": [("is the capital of Peru.", "What is Peru's capital?", "Lima"),
-                 ("was founded in 1535.", "When was Lima founded?", "1535")],
-        "Kyiv": [("is the capital of Ukraine.", "What is Ukraine's capital?", "Kyiv"),
-                 ("stands on the Dnipro river.", "Which river is Kyiv on?", "the Dnipro river")],
+        "Paris": [
+            ("is the capital of France.", "What is France's capital?", "Paris"),
+            ("has a tower finished in 1889.", "When was the tower finished?", "1889"),
+        ],
+        "Nile": [
+            ("flows north into the Mediterranean Sea.", "Where does the Nile flow?", "the Mediterranean Sea"),
+            ("is about 6650 km long.", "How long is the Nile?", "about 6650 km"),
+        ],
+        "Rome": [
+            ("is the capital of Italy.", "What is Italy's capital?", "Rome"),
+            ("has a Colosseum for 50000 people.", "How many people fit the Colosseum?", "50000"),
+        ],
+        "Oslo": [
+            ("is the capital of Norway.", "What is Norway's capital?", "Oslo"),
+            ("lies at the head of the Oslofjord.", "Where does Oslo lie?", "at the head of the Oslofjord"),
+        ],
+        "Lima": [
+            ("is the capital of Peru.", "What is Peru's capital?", "Lima"),
+            ("was founded in 1535.", "When was Lima founded?", "1535"),
+        ],
+        "Kyiv": [
+            ("is the capital of Ukraine.", "What is Ukraine's capital?", "Kyiv"),
+            ("stands on the Dnipro river.", "Which river is Kyiv on?", "the Dnipro river"),
+        ],
     }.items()
 }
 
@@ -54,12 +66,20 @@ def write_inputs(repo: Path) -> None:
         (repo / "data" / "demo" / name).write_text(text + "\n")
     beir = repo / "inputs" / "beir"
     (beir / "qrels").mkdir(parents=True)
-    (beir / "corpus.jsonl").write_text("".join(json.dumps({"_id": i, "title": "", "text": t}) + "\n" for i, t in CORPUS))
+    (beir / "corpus.jsonl").write_text(
+        "".join(json.dumps({"_id": i, "title": "", "text": t}) + "\n" for i, t in CORPUS)
+    )
     (beir / "queries.jsonl").write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in QUERIES))
     (beir / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td2\t1\n")
     rows = [
-        {"id": f"{title}-{n}", "title": title, "context": context, "question": question,
-         "answers": [answer], "answer_start": [context.index(answer)]}
+        {
+            "id": f"{title}-{n}",
+            "title": title,
+            "context": context,
+            "question": question,
+            "answers": [answer],
+            "answer_start": [context.index(answer)],
+        }
         for title, paragraphs in ARTICLES.items()
         for n, (context, question, answer) in enumerate(paragraphs)
     ]
@@ -113,7 +133,10 @@ def repo(tmp_path, database_url):
         "RAG_DATA_DIR": str(tmp_path / "rag-data"),
         "RAG_DATABASE_URL": database_url,
         "HF_HUB_OFFLINE": "1",
-        "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
     }
     sh(repo, env, "git", "init", "-q")
     sh(repo, env, "git", "add", ".")
@@ -127,7 +150,9 @@ def test_pipeline_runs_end_to_end_and_versions_its_data(repo):
     dvc = str(BIN / "dvc")
 
     first = sh(repo, env, dvc, "repro")
-    assert sorted(ran_stages(first)) == sorted(["prepare", "ingest", "build_qa", "export_feedback", "finetune", "evaluate"])
+    assert sorted(ran_stages(first)) == sorted(
+        ["prepare", "ingest", "build_qa", "export_feedback", "finetune", "evaluate"]
+    )
     shown = sh(repo, env, dvc, "metrics", "show")
     assert "metrics/retrieval.json" in shown and "metrics/qa_finetuned.json" in shown
     for plot in ("ndcg", "qa", "loss"):

@@ -7,8 +7,12 @@ def test_ndcg_rows_take_each_modes_ndcg_whatever_its_cutoff():
 
 
 def test_qa_rows_put_accuracies_on_the_f1_scale():
-    rows = qa_rows({"base": {"f1": 4.0, "exact_match": 0.0, "citation_accuracy": 0.06, "refusal_accuracy": 0.5, "n": 3}})
-    assert rows == [{"model": "base", "f1": 4.0, "exact_match": 0.0, "citation_accuracy": 6.0, "refusal_accuracy": 50.0}]
+    rows = qa_rows(
+        {"base": {"f1": 4.0, "exact_match": 0.0, "citation_accuracy": 0.06, "refusal_accuracy": 0.5, "n": 3}}
+    )
+    assert rows == [
+        {"model": "base", "f1": 4.0, "exact_match": 0.0, "citation_accuracy": 6.0, "refusal_accuracy": 50.0}
+    ]
 
 
 def test_loss_rows_number_the_steps_from_one():

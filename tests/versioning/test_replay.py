@@ -4,14 +4,13 @@ import pytest
 
 from answering.compose import compose_answerer
 from answering.pipeline import AnswerRequest
+from core.db import connection
 from models.artifact import ModelArtifact, weights_sha256
 from models.policy import AnswerPolicy
-from models.registry import get_model, register_model
-from core.db import connection
-from versioning.replay import replay_log
-
+from models.registry import register_model
 from tests.stand_ins import FixedSearcher, HashingEmbedder, ScriptedGenerator
 from tests.versioning.conftest import weights_folder
+from versioning.replay import replay_log
 
 
 @pytest.fixture
@@ -30,8 +29,13 @@ def replay(settings, conn, world, replies):
 
     def run(log_id):
         return replay_log(
-            settings, conn, log_id, generator_for=generator_for, open_searcher=lambda: FixedSearcher(world.hits),
-            embedder=HashingEmbedder, base=lambda: ModelArtifact(world.model_dir, ""),
+            settings,
+            conn,
+            log_id,
+            generator_for=generator_for,
+            open_searcher=lambda: FixedSearcher(world.hits),
+            embedder=HashingEmbedder,
+            base=lambda: ModelArtifact(world.model_dir, ""),
         )
 
     run.loaded = loaded
@@ -43,7 +47,10 @@ def logged(settings, conn, world, base_model, replies):
     """Answer a question through the serving pipeline (base model) and return its log id."""
     replies[base_model.sha256] = "Paris [1]"
     answerer = compose_answerer(
-        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
+        settings,
+        partial(connection, settings, autocommit=True),
+        model=base_model,
+        searcher=FixedSearcher(world.hits),
         generator=ScriptedGenerator("Paris [1]"),
     )
     return answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
@@ -63,12 +70,22 @@ def test_a_fresh_log_replays_to_the_identical_answer_and_writes_no_row(conn, log
     assert logs(conn) == before
 
 
-def test_after_another_model_is_promoted_replay_reports_the_model_change(conn, tmp_path, logged, replay, replies, base_model):
+def test_after_another_model_is_promoted_replay_reports_the_model_change(
+    conn, tmp_path, logged, replay, replies, base_model
+):
     folder = weights_folder(tmp_path / "models" / "ft", b"fine-tuned weights")
     sha = weights_sha256(folder)
     replies[sha] = "Paris, France [1]"
-    register_model(conn, name="ft", kind="full", path=folder, sha256=sha, parent_id=base_model.id, status="promoted",
-                   policy=AnswerPolicy(refusal_threshold=-0.4).to_dict())
+    register_model(
+        conn,
+        name="ft",
+        kind="full",
+        path=folder,
+        sha256=sha,
+        parent_id=base_model.id,
+        status="promoted",
+        policy=AnswerPolicy(refusal_threshold=-0.4).to_dict(),
+    )
     conn.commit()
     report = replay(logged)
     assert report.changed == ["model", "policy"]  # the promoted model has a policy of its own
@@ -98,7 +115,10 @@ def test_the_log_row_carries_the_dataset_version_of_its_passages(conn, world, se
     link_collection(conn, version.id, world.collection, ["%"])
     conn.commit()
     answerer = compose_answerer(
-        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
+        settings,
+        partial(connection, settings, autocommit=True),
+        model=base_model,
+        searcher=FixedSearcher(world.hits),
         generator=ScriptedGenerator("Paris [1]"),
     )
     log_id = answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
@@ -110,8 +130,12 @@ def test_a_replay_answers_under_the_policy_recorded_in_the_row(settings, conn, w
     replies[base_model.sha256] = "Paris [1]"
     strict = AnswerPolicy(gate_threshold=0.99)  # this policy's gate refuses the question
     answerer = compose_answerer(
-        settings, partial(connection, settings, autocommit=True), model=base_model, searcher=FixedSearcher(world.hits),
-        generator=ScriptedGenerator("Paris [1]"), policy=strict,
+        settings,
+        partial(connection, settings, autocommit=True),
+        model=base_model,
+        searcher=FixedSearcher(world.hits),
+        generator=ScriptedGenerator("Paris [1]"),
+        policy=strict,
     )
     log_id = answerer.answer(AnswerRequest("What is the capital of France?", k=2)).log_id
     assert conn.execute("SELECT policy FROM generation_logs WHERE id = %s", (log_id,)).fetchone()[0] == strict.to_dict()
