@@ -4,12 +4,13 @@ service, ``rag eval qa --context retrieved`` and ``rag replay``. A part left out
 one: the serving model (resolved once, here), its resolved policy (``models.policy``), its
 generator in the policy's dtype, a searcher over the configured database."""
 
-from answering.pipeline import Answerer, Connect, Searcher
+from answering.pipeline import Answerer, Connect
 from core.settings import Settings
 from models.generator import Generator, load_generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.registry import ModelRecord
 from models.serving import resolve_model
+from retrieval.base import Searcher
 
 
 def compose_answerer(

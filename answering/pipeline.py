@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import psycopg
 
@@ -22,24 +22,11 @@ from answering.followup import rewrite_follow_up
 from answering.log import LogEntry, LoggedPassage, passages_dataset_version, previous_turn, stored_session_id, write_log
 from core.settings import Settings
 from index.builds import latest_ingest_stamp
-from models.embedder import Embedder
 from models.generator import Generator
 from models.policy import AnswerPolicy
 from models.registry import ModelRecord
+from retrieval.base import Searcher
 from retrieval.filters import Filter, collection_filter
-
-
-class Searcher(Protocol):
-    """The part of ``retrieval.searcher.Searcher`` the pipeline uses: the search, and its
-    embedder for the relevance gate (``answering.answer``)."""
-
-    embedder: Embedder
-
-    def search(
-        self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None
-    ) -> list[Any]: ...
-
-    def close(self) -> None: ...
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ beside its latency, at several ``ef_search`` values.
 Builds a fresh data dir with its own embedded Postgres, COPYs ``--chunks`` synthetic chunks
 into it (Zipf-distributed words; vectors drawn around random cluster centres, as real
 embeddings cluster) and the same vectors into the FAISS index, then runs ``--clients``
-threads against one ``Searcher`` per backend. Queries are embedded by a stand-in that draws
+threads against one ``HybridSearcher`` per backend. Queries are embedded by a stand-in that draws
 from the same mixture (so HNSW recall is measured on in-distribution queries); ``--minilm``
 adds rows where the real MiniLM embeds each query text, which is what a user's search costs.
 Progress lines go to stderr, the report (JSON) to stdout.

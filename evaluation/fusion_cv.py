@@ -3,7 +3,7 @@ combination with several alpha) is scored per query on a BEIR folder, then k-fol
 cross-validation over queries picks a candidate on the training folds and measures it on the
 held-out fold, so the reported figure is not tuned on the queries it is measured on.
 
-The side lists are exactly what ``Searcher`` fuses for a search of the same depth (each side
+The side lists are exactly what ``HybridSearcher`` fuses for a search of the same depth (each side
 ``overfetch x depth``), so the winner can be set as the default without a gap."""
 
 import random

@@ -16,8 +16,9 @@ from core.settings import Settings
 from evaluation.beir import BeirDataset
 from evaluation.synthetic import excludes_synthetic
 from models.embedder import Embedder
+from retrieval.base import Searcher, SearchHit
 from retrieval.filters import Filter, collection_filter, synthetic_filter
-from retrieval.searcher import MODES, Searcher, SearchHit, open_searcher
+from retrieval.searcher import MODES, open_searcher
 
 RECALL_DEPTH = 100
 

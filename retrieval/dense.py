@@ -19,7 +19,7 @@ from models.embedder import Embedder
 from retrieval.filters import CHUNK_JOIN, Filter, filter_sql
 
 
-class _DenseRetriever:
+class DenseRetriever:
     """``search`` embeds the query; ``search_vector`` takes one already embedded."""
 
     embedder: Embedder
@@ -31,7 +31,7 @@ class _DenseRetriever:
         raise NotImplementedError
 
 
-class FaissRetriever(_DenseRetriever):
+class FaissRetriever(DenseRetriever):
     def __init__(self, index: FaissIndex, embedder: Embedder, allowed: Callable[[list[Filter]], np.ndarray]):
         self.index = index
         self.embedder = embedder
@@ -42,7 +42,7 @@ class FaissRetriever(_DenseRetriever):
         return self.index.search(vector[None, :], k, allowed)[0]
 
 
-class PgvectorRetriever(_DenseRetriever):
+class PgvectorRetriever(DenseRetriever):
     def __init__(self, pool: ConnectionPool, embedder: Embedder, ef_search: int):
         self.pool = pool
         self.embedder = embedder

@@ -1,4 +1,4 @@
-"""``Searcher``: the one object callers search through (CLI, answering pipeline, service).
+"""``HybridSearcher``: the ``Searcher`` (``retrieval.base``) every caller searches through.
 
 It owns a connection pool, loads each side on first use (BM25 index, embedder, FAISS index),
 runs the two sides of a hybrid search (concurrently while cores are idle), fuses them, and returns hydrated hits.
@@ -16,13 +16,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from psycopg_pool import ConnectionPool
 
+from core.db import open_pool
 from core.errors import InputError
 from core.settings import Settings
 from index.bm25_store import load_bm25
@@ -30,29 +31,15 @@ from index.builds import latest_ingest_stamp
 from index.ranked import Ranked
 from models.embedder import Embedder
 from retrieval.allowed import AllowedIds
+from retrieval.base import SearchHit
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.fusion import fuse
 from retrieval.keyword import Bm25Retriever
 
+if TYPE_CHECKING:  # loaded on first dense search: it imports FAISS
+    from retrieval.dense import DenseRetriever
+
 MODES = ("hybrid", "bm25", "dense")
-
-
-@dataclass
-class SearchHit:
-    chunk_id: int
-    source: str
-    collection: str
-    text: str
-    span: tuple[int, int]
-    metadata: dict
-    score: float
-    scores: dict = field(default_factory=dict)
-    pages: list[int] = field(default_factory=list)  # PDF pages the chunk spans, the first to show first
-
-    def to_json(self) -> dict[str, Any]:
-        document = asdict(self)
-        document["span"] = list(self.span)
-        return document
 
 
 @dataclass
@@ -61,16 +48,19 @@ class _Sides:
 
     stamp: int
     bm25: Bm25Retriever | None = None
-    dense: Any = None  # FaissRetriever | PgvectorRetriever
+    dense: "DenseRetriever | None" = None
 
 
-class Searcher:
-    def __init__(self, settings: Settings, pool: ConnectionPool, embedder: Embedder | None = None):
+class HybridSearcher:
+    def __init__(
+        self, settings: Settings, pool: ConnectionPool, embedder: Embedder | None = None, *, owns_pool: bool = False
+    ):
         self.settings = settings
         self._pool = pool
+        self._owns_pool = owns_pool
         self._embedder = embedder
         self._allowed = AllowedIds(pool)
-        self._executor = ThreadPoolExecutor(max_workers=settings.search_pool_size, thread_name_prefix="rag-search")
+        self._executor = ThreadPoolExecutor(max_workers=settings.pool_size, thread_name_prefix="rag-search")
         self._load_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._embed_lock = threading.Lock()  # a fast tokenizer must not be used by two threads at once
@@ -139,9 +129,10 @@ class Searcher:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        self._pool.close()
+        if self._owns_pool:
+            self._pool.close()
 
-    def __enter__(self) -> "Searcher":
+    def __enter__(self) -> "HybridSearcher":
         return self
 
     def __exit__(self, *exc) -> None:
@@ -195,7 +186,7 @@ class Searcher:
                     sides.bm25 = Bm25Retriever(index, partial(self._allowed.ids, stamp=sides.stamp))
         return sides.bm25
 
-    def _dense(self, sides: _Sides):
+    def _dense(self, sides: _Sides) -> "DenseRetriever":
         if sides.dense is None:
             embedder = self._loaded_embedder()
             with self._load_lock:
@@ -203,7 +194,7 @@ class Searcher:
                     sides.dense = self._open_dense(embedder, sides.stamp)
         return sides.dense
 
-    def _open_dense(self, embedder: Embedder, stamp: int):
+    def _open_dense(self, embedder: Embedder, stamp: int) -> "DenseRetriever":
         from retrieval.dense import FaissRetriever, PgvectorRetriever
 
         if self.settings.vector_backend == "pgvector":
@@ -248,19 +239,11 @@ class _LockedEmbedder:
             return self._embedder.embed(texts)
 
 
-def open_searcher(settings: Settings, embedder: Embedder | None = None) -> Searcher:
-    """A searcher over the configured database; indexes and the embedder load on first use."""
-    from pgvector.psycopg import register_vector
-
-    from core.db import connect, database_url
-
-    connect(settings).close()  # migrates the schema once, before the pool opens
-    pool = ConnectionPool(
-        database_url(settings),
-        min_size=settings.search_pool_size,  # opened in the background; no wait on a burst
-        max_size=settings.search_pool_size,
-        configure=register_vector,
-        open=True,
-        name="rag-search",
-    )
-    return Searcher(settings, pool, embedder)
+def open_searcher(
+    settings: Settings, embedder: Embedder | None = None, pool: ConnectionPool | None = None
+) -> HybridSearcher:
+    """A searcher over the configured database, through ``pool`` (the caller's, which it keeps)
+    or a pool of its own (closed with the searcher). Indexes and the embedder load on first use."""
+    if pool is not None:
+        return HybridSearcher(settings, pool, embedder)
+    return HybridSearcher(settings, open_pool(settings), embedder, owns_pool=True)

@@ -6,15 +6,15 @@ import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from pgvector.psycopg import register_vector
 from psycopg_pool import ConnectionPool
 
 from answering.compose import compose_answerer
 from answering.pipeline import Answerer
-from core.db import connection, database_url
+from core.db import open_pool
 from core.settings import Settings
 from models.generator import Generator
-from retrieval.searcher import Searcher, open_searcher
+from retrieval.base import Searcher
+from retrieval.searcher import open_searcher
 from service.metrics import Metrics
 from service.ratelimit import RateLimiter
 
@@ -35,17 +35,6 @@ class Services:
         self.pool.close()
 
 
-def open_pool(settings: Settings) -> ConnectionPool:
-    """A small pool of connections to the migrated database (migrated once, here)."""
-    with connection(settings):
-        pass
-    pool = ConnectionPool(
-        database_url(settings), min_size=1, max_size=8, timeout=10, configure=register_vector, open=False
-    )
-    pool.open(wait=True)
-    return pool
-
-
 def open_services(
     settings: Settings, metrics: Metrics, *, searcher: Searcher | None = None, generator: Generator | None = None
 ) -> Services:
@@ -55,7 +44,7 @@ def open_services(
         pool = open_pool(settings)
         on_failure.callback(pool.close)
         if searcher is None:
-            searcher = open_searcher(settings)
+            searcher = open_searcher(settings, pool=pool)
             on_failure.callback(searcher.close)
         answerer = compose_answerer(settings, pool.connection, searcher=searcher, generator=generator)
         on_failure.pop_all()

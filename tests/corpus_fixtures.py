@@ -8,6 +8,7 @@ import zlib
 import numpy as np
 import pytest
 
+from core.db import open_pool
 from index.faiss_index import FaissIndex
 
 WORDS = "wing lift drag shock boundary layer heat flux nozzle flow pressure cone plate vortex".split()
@@ -90,10 +91,5 @@ def hash_embedder():
 
 @pytest.fixture
 def pool(settings, conn):
-    from pgvector.psycopg import register_vector
-    from psycopg_pool import ConnectionPool
-
-    from core.db import database_url
-
-    with ConnectionPool(database_url(settings), min_size=1, max_size=2, configure=register_vector) as opened:
+    with open_pool(settings) as opened:
         yield opened

@@ -1,6 +1,6 @@
 """The stand-ins for the model seams, in one place: a generator that replies with a script, a
 searcher that returns fixed hits, and a bag-of-words embedder. Each follows the Protocol it
-stands in for (``models.generator.Generator``, ``answering.pipeline.Searcher``,
+stands in for (``models.generator.Generator``, ``retrieval.base.Searcher``,
 ``models.embedder.Embedder``'s ``embed``); ``tests/models/test_generator_protocol.py`` runs
 the same checks on the stand-in generator and the real one."""
 

@@ -29,7 +29,7 @@ import psycopg
 from answering.compose import compose_answerer
 from answering.export import log_record
 from answering.log import passages_dataset_version
-from answering.pipeline import AnswerRequest, AnswerResult, Searcher, answer_unlogged
+from answering.pipeline import AnswerRequest, AnswerResult, answer_unlogged
 from core.settings import Settings
 from index.builds import latest_ingest_stamp
 from models.artifact import ModelArtifact, weights_sha256
@@ -38,8 +38,8 @@ from models.generator import Generator
 from models.policy import AnswerPolicy, resolve_policy
 from models.prompt import TEMPLATE
 from models.registry import ModelRecord, get_model, serving_model
+from retrieval.base import Searcher, SearchHit
 from retrieval.filters import CHUNK_JOIN, Filter
-from retrieval.searcher import SearchHit
 
 PARTS = ("model", "policy", "index", "data", "template")
 

@@ -8,7 +8,7 @@ import pytest
 from answering.compose import compose_answerer
 from core.db import connection
 from models.registry import get_model, register_model
-from retrieval.searcher import SearchHit
+from retrieval.base import SearchHit
 from tests.stand_ins import FixedSearcher, ScriptedGenerator
 
 

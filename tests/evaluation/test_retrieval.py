@@ -44,7 +44,7 @@ class RecordingSearcher:
         self.filters = []
 
     def search(self, query, *, k, mode, filters):
-        from retrieval.searcher import SearchHit
+        from retrieval.base import SearchHit
 
         self.filters.append(filters)
         return [SearchHit(1, "file:///c.jsonl#d1", "beir-tiny", "text", (0, 4), {}, 1.0)]

@@ -12,7 +12,7 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from models.registry import register_model
-from retrieval.searcher import SearchHit
+from retrieval.base import SearchHit
 from service.app import create_app
 from service.keys import Role, create_key
 from tests.stand_ins import FixedSearcher, ScriptedGenerator

@@ -9,7 +9,7 @@ import pytest
 
 from models.artifact import weights_sha256
 from models.registry import get_model, register_model
-from retrieval.searcher import SearchHit
+from retrieval.base import SearchHit
 
 
 @dataclass
