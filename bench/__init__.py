@@ -1,4 +1,4 @@
 """Benchmarks (``python -m bench.NAME``). Importing ``rag`` first sets its OpenMP wait policy
-before any benchmark loads torch (see ``rag/__init__.py``)."""
+before any benchmark loads torch (see ``core/__init__.py``)."""
 
 import core  # noqa: F401

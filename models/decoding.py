@@ -13,7 +13,7 @@ prompt is still prefilled by the model's own forward, whose cache is copied in.
 ``bench/generate.py`` measures both paths against the bandwidth bound; the tokens are the same.
 
 OpenBLAS's threads and torch's OpenMP threads must not spin-wait against each other on two
-cores: ``rag`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (``rag/__init__.py``).
+cores: ``rag`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (``core/__init__.py``).
 
 ``Decoder(model).start(prompt_ids, capacity)`` prefills and returns a session holding the
 prompt's logits; ``session.step(token)`` appends one token and returns the next logits;

@@ -1,4 +1,4 @@
-"""Rated exchanges as training records (``qa/feedback.py``)."""
+"""Rated exchanges as training records (``training/feedback.py``)."""
 
 import pytest
 
