@@ -88,7 +88,10 @@ class Generator(Protocol):
     """Greedy decoding of the answer to a rendered prompt over numbered ``passages``, under an
     answer policy (``models.policy``): the refusal when the model's refusal score reaches the
     policy's threshold, else a copied span (``decoding="copy"``) or free tokens, with its
-    citation. Always a ``TokenStream``; ``max_new_tokens`` overrides the policy's budget."""
+    citation. Always a ``TokenStream``, carrying the prompt's token count and the refusal score
+    (with or without a threshold); ``max_new_tokens`` overrides the policy's budget of answer
+    tokens. Every implementation, the tests' stand-in too, passes the shared suite in
+    ``tests/models/test_generator_contract.py``."""
 
     tokenizer: Any  # renders the chat template (``models.prompt.render_prompt``)
 

@@ -1,31 +1,18 @@
 """A small fixture corpus written straight into Postgres and FAISS (no model): 24 sources in
 two collections with metadata, two chunks each, plus one duplicate chunk without a vector.
-Vectors come from ``HashEmbedder``, a deterministic bag-of-words stand-in for MiniLM."""
+Vectors come from ``tests.stand_ins.HashingEmbedder``, a deterministic bag-of-words stand-in
+for MiniLM; the ``hash_embedder`` fixture gives one to embed queries with."""
 
 import json
-import zlib
 
 import numpy as np
 import pytest
 
 from core.db import open_pool
 from index.faiss_index import FaissIndex
+from tests.stand_ins import HashingEmbedder
 
 WORDS = "wing lift drag shock boundary layer heat flux nozzle flow pressure cone plate vortex".split()
-
-
-class HashEmbedder:
-    """Sum of one fixed random unit vector per word, L2-normalised."""
-
-    dimension = 384
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for row, text in enumerate(texts):
-            for word in text.lower().split():
-                out[row] += np.random.default_rng(zlib.crc32(word.encode())).standard_normal(self.dimension)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return out / np.where(norms == 0, 1, norms)
 
 
 def source_rows() -> list[dict]:
@@ -49,7 +36,7 @@ def source_rows() -> list[dict]:
 @pytest.fixture
 def corpus(settings, conn):
     """Writes the corpus and its FAISS build; returns {chunk_id: (source row, text, vector)}."""
-    embedder = HashEmbedder()
+    embedder = HashingEmbedder()
     chunks = {}
     collections = {}
     for name in ("alpha", "beta"):
@@ -86,7 +73,7 @@ def corpus(settings, conn):
 
 @pytest.fixture
 def hash_embedder():
-    return HashEmbedder()
+    return HashingEmbedder()
 
 
 @pytest.fixture

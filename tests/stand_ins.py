@@ -1,12 +1,19 @@
-"""The stand-ins for the model seams, in one place: a generator that replies with a script, a
-searcher that returns fixed hits, and a bag-of-words embedder. Each follows the Protocol it
-stands in for (``models.generator.Generator``, ``retrieval.base.Searcher``,
-``models.embedder.Embedder``'s ``embed``); ``tests/models/test_generator_protocol.py`` runs
-the same checks on the stand-in generator and the real one."""
+"""Every stand-in of the test suite, in one place: a generator that replies with a script, a
+searcher that returns fixed hits, a bag-of-words embedder, a chat template, and a causal LM
+whose logits are a table (with helpers for chosen logits), for the decoding loops.
+
+Each follows the Protocol it stands in for (``models.generator.Generator``,
+``retrieval.base.Searcher``, ``models.embedder.Embedder``). The shared suites run the same
+checks on a stand-in and on the real implementation: ``tests/models/test_generator_contract.py``
+(``ScriptedGenerator`` and ``HFGenerator``) and ``tests/retrieval/test_searcher_contract.py``
+(``FixedSearcher`` and ``HybridSearcher``)."""
 
 import re
+import threading
 import time
 import zlib
+from functools import cache, cached_property
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -24,8 +31,8 @@ class ChatTokenizer:
 
 class ScriptedGenerator:
     """Replies with ``reply`` one word per token (``delay`` seconds a token), unless its
-    ``refusal_score`` reaches the policy's refusal threshold: then with the refusal. Records
-    the prompts, passages and policies it was given."""
+    ``refusal_score`` reaches the policy's refusal threshold: then with the refusal. A prompt
+    token is a word. Records the prompts, passages and policies it was given."""
 
     tokenizer = ChatTokenizer()
 
@@ -54,32 +61,50 @@ class ScriptedGenerator:
             yield i
 
 
-class HashingEmbedder:
-    """The real embedder's interface (its tokenizer too, for chunking) with hashed bag-of-words
-    vectors: texts sharing words are close, others near orthogonal."""
+DIMENSION = 384
+_tokenizer_lock = threading.Lock()  # transformers' lazy imports are not thread-safe
 
-    dimension = 384
+
+@cache
+def _word_vector(word: str) -> np.ndarray:
+    vector = np.random.default_rng(zlib.crc32(word.encode())).standard_normal(DIMENSION).astype(np.float32)
+    vector.flags.writeable = False
+    return vector
+
+
+class HashingEmbedder:
+    """The real embedder's interface with hashed bag-of-words vectors: each word (``\\w+``,
+    lower-cased) is a fixed random Gaussian vector seeded by its crc32, a text the L2-normalised
+    sum. Texts sharing words are close, others near orthogonal (cosine about +-0.05), and no
+    two cosines tie by accident, so exact top-k lists are well defined. The same in every
+    process and instance: a corpus written with one is searched with another. An empty text
+    gets the first unit vector. The tokenizer (MiniLM's, for chunking) loads on first use."""
+
+    dimension = DIMENSION
     max_tokens = 254
 
     def __init__(self):
+        self.model_dir = embedder_model_dir()
+
+    @cached_property
+    def tokenizer(self):
         from transformers import AutoTokenizer
 
-        self.model_dir = embedder_model_dir()
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_dir)
-        self.calls: list[int] = []
+        with _tokenizer_lock:
+            return AutoTokenizer.from_pretrained(self.model_dir)
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        self.calls.append(len(texts))
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             for word in re.findall(r"\w+", text.lower()):
-                vectors[row, zlib.crc32(word.encode()) % self.dimension] += 1.0
+                vectors[row] += _word_vector(word)
         vectors[:, 0] += 1e-3  # no zero vector for an empty text
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 class FixedSearcher:
-    """Returns ``hits`` for every query (the first k), and records what it was asked."""
+    """Returns ``hits`` (best first) for every query, the first k, whatever the mode and the
+    filters; records what it was asked, filters included, for the tests to check."""
 
     def __init__(self, hits, embedder=None):
         self.hits = hits
@@ -92,3 +117,36 @@ class FixedSearcher:
 
     def close(self):
         pass
+
+
+class BigramModel:
+    """A causal LM whose next-token preferences are a table keyed by the previous token, so the
+    decoding loops run on chosen logits in milliseconds: ``follow[token]`` lists the preferred
+    next tokens, best first; any other token is followed by ``default``."""
+
+    def __init__(self, vocab_size: int, follow: dict[int, list[int]], default: list[int]):
+        self.vocab_size, self.follow, self.default = vocab_size, follow, default
+
+    def __call__(self, input_ids, past_key_values=None, use_cache=True, logits_to_keep=0):
+        import torch
+
+        logits = torch.zeros(1, input_ids.shape[1], self.vocab_size)
+        for position, token in enumerate(input_ids[0].tolist()):
+            preferred = self.follow.get(token, self.default)
+            logits[0, position, preferred] = torch.arange(len(preferred), 0, -1, dtype=torch.float32)
+        return SimpleNamespace(logits=logits[:, -logits_to_keep:])
+
+
+def token_ids(tokenizer, text: str) -> list[int]:
+    """``text``'s token ids, without special tokens."""
+    return tokenizer(text, add_special_tokens=False).input_ids
+
+
+def preferring(tokenizer, preferred: list[str]):
+    """Logits ranking the tokens ``preferred`` (best first) above all others."""
+    import torch
+
+    logits = torch.zeros(len(tokenizer))
+    for score, token in enumerate(reversed(preferred), start=1):
+        logits[tokenizer.convert_tokens_to_ids(token)] = float(score)
+    return logits

@@ -7,9 +7,9 @@ from models.cite_constraint import CitationConstraint, MarkerBook
 from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt
-from tests.models.scripted_model import BigramModel
-from tests.models.scripted_model import preferring as _logits
-from tests.models.scripted_model import token_ids as _ids
+from tests.stand_ins import BigramModel
+from tests.stand_ins import preferring as _logits
+from tests.stand_ins import token_ids as _ids
 
 PASSAGES = ["Paris is the capital of France.", "Lyon is a city in France."]
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from models.decoding import CacheSession, Decoder, supports_fused
-from tests.models.scripted_model import BigramModel
+from tests.stand_ins import BigramModel
 
 
 def _tiny_llama(dtype=torch.float32):

@@ -1,3 +1,7 @@
+"""The token stream, the base model's conversion, and what only the real generator does: a LoRA
+adapter on the base, and a copied answer that cites its passage. What every generator promises
+(the stand-in too) is the shared suite in test_generator_contract.py."""
+
 import json
 import time
 
@@ -61,17 +65,6 @@ def test_base_model_is_cached_as_safetensors_with_its_sha256(base_settings):
 def _drained(stream):
     pieces = list(stream)
     return "".join(pieces), stream.result()
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("decoding", ["copy", "free"])
-def test_greedy_generation_streams_and_counts(base_generator, decoding):
-    passages = ["Marie Curie studied physics in Paris."]
-    prompt = render_prompt("Where did Marie Curie study?", passages, base_generator.tokenizer)
-    policy = AnswerPolicy(decoding=decoding, max_new_tokens=12)
-    text, result = _drained(base_generator.generate(prompt, passages, policy))
-    assert text == result.text and result.prompt_tokens > 20 and 0 < result.completion_tokens <= 12
-    assert result.refusal_score < 0 and _drained(base_generator.generate(prompt, passages, policy))[0] == text
 
 
 @pytest.mark.slow

@@ -1,3 +1,7 @@
+"""What only ``HybridSearcher`` does: its hits' fields and scores per mode, its argument checks,
+concurrent searches, and picking up a newer index build. The ``Searcher`` promises it shares
+with the stand-in are the shared suite in test_searcher_contract.py."""
+
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -5,7 +9,6 @@ import pytest
 
 from core.errors import InputError
 from index.faiss_index import FaissIndex
-from retrieval.filters import collection_filter, metadata_filter
 from retrieval.searcher import open_searcher
 
 
@@ -19,7 +22,6 @@ def searcher(request, settings, corpus, hash_embedder):
 def test_hybrid_hits_carry_text_source_span_and_both_scores(searcher, corpus):
     hits = searcher.search("shock boundary layer", k=6)
     assert len(hits) == 6
-    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert 0 < hits[-1].score <= hits[0].score <= 1
     for hit in hits:
         row, text, vector = corpus[hit.chunk_id]
@@ -43,14 +45,6 @@ def test_single_modes_report_their_own_score(searcher):
     keyword = searcher.search("nozzle flow", k=3, mode="bm25")
     assert [h.score for h in keyword] == [h.scores["bm25"] for h in keyword]
     assert all(h.scores["dense"] is None for h in keyword)
-
-
-def test_filters_reach_both_sides(searcher):
-    filters = [collection_filter(["beta"]), metadata_filter("lang", ["en"])]
-    hits = searcher.search("wing lift drag", k=5, filters=filters)
-    assert len(hits) == 5
-    assert all(h.collection == "beta" and h.metadata["lang"] == "en" for h in hits)
-    assert searcher.search("wing", k=5, filters=[collection_filter([])]) == []
 
 
 def test_bad_arguments_are_named(searcher):
