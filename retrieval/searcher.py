@@ -230,13 +230,18 @@ class HybridSearcher:
 
 
 class _LockedEmbedder:
+    """The searcher's embedder behind its lock: ``embed`` takes the lock, every other attribute
+    (dimension, tokenizer, ...) is the embedder's own, so it is an ``Embedder`` too."""
+
     def __init__(self, embedder: Embedder, lock: threading.Lock):
         self._embedder, self._lock = embedder, lock
-        self.dimension = embedder.dimension
 
     def embed(self, texts: list[str]) -> np.ndarray:
         with self._lock:
             return self._embedder.embed(texts)
+
+    def __getattr__(self, name: str):
+        return getattr(self._embedder, name)
 
 
 def open_searcher(

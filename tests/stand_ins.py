@@ -23,10 +23,11 @@ from models.prompt import REFUSAL
 
 
 class ChatTokenizer:
-    """Renders the chat template as tagged lines (enough for ``models.prompt.render_prompt``)."""
+    """SmolLM2's chat template (ChatML), as much of it as ``models.prompt.render_prompt`` needs."""
 
     def apply_chat_template(self, messages, tokenize=False, add_generation_prompt=True):
-        return "".join(f"<{m['role']}>{m['content']}\n" for m in messages) + "<assistant>"
+        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return turns + ("<|im_start|>assistant\n" if add_generation_prompt else "")
 
 
 class ScriptedGenerator:

@@ -7,14 +7,7 @@ from models.prompt import (
     render_prompt,
     store_template,
 )
-
-
-class ChatTokenizer:
-    """The ChatML layout SmolLM2's chat template produces."""
-
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return text + ("<|im_start|>assistant\n" if add_generation_prompt else "")
+from tests.stand_ins import ChatTokenizer
 
 
 def test_prompt_numbers_passages_and_ends_where_the_answer_begins():
