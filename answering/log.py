@@ -104,50 +104,59 @@ def write_log(conn: psycopg.Connection, entry: LogEntry, *, redact: bool = True)
         entry = redacted(entry)
     with conn.transaction():
         store_template(conn, entry.template)
-        log_id = conn.execute(
-            "INSERT INTO generation_logs (session_id, parent_log_id, key_id, query, rewritten_query, request,"
-            " template_id, template_version, prompt, answer, citations, invalid_citations, refused,"
-            " no_valid_citation, status, error, prompt_tokens, completion_tokens, retrieve_ms, generate_ms,"
-            " total_ms, model_id, model_sha256, index_build_id, dataset_version_id, policy, signals)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-            " %s, %s, %s, %s) RETURNING id",
-            (
-                entry.session_id,
-                entry.parent_log_id,
-                entry.key_id,
-                entry.query,
-                entry.rewritten_query,
-                Jsonb(entry.request),
-                entry.template.id,
-                entry.template.version,
-                entry.prompt,
-                entry.answer,
-                Jsonb(entry.citations),
-                Jsonb(entry.invalid_citations),
-                entry.refused,
-                entry.no_valid_citation,
-                entry.status,
-                entry.error,
-                entry.prompt_tokens,
-                entry.completion_tokens,
-                entry.retrieve_ms,
-                entry.generate_ms,
-                entry.total_ms,
-                entry.model_id,
-                entry.model_sha256,
-                entry.index_build_id,
-                entry.dataset_version_id,
-                Jsonb(entry.policy),
-                Jsonb(entry.signals),
-            ),
-        ).fetchone()[0]
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO generation_passages (log_id, rank, chunk_id, score, bm25_score, dense_score)"
-                " VALUES (%s, %s, %s, %s, %s, %s)",
-                [
-                    (log_id, rank, p.chunk_id, p.score, p.bm25_score, p.dense_score)
-                    for rank, p in enumerate(entry.passages, start=1)
-                ],
-            )
+        log_id = _insert_log(conn, entry)
+        _insert_passages(conn, log_id, entry.passages)
     return log_id
+
+
+def _insert_log(conn: psycopg.Connection, entry: LogEntry) -> int:
+    return conn.execute(
+        "INSERT INTO generation_logs (session_id, parent_log_id, key_id, query, rewritten_query, request,"
+        " template_id, template_version, prompt, answer, citations, invalid_citations, refused,"
+        " no_valid_citation, status, error, prompt_tokens, completion_tokens, retrieve_ms, generate_ms,"
+        " total_ms, model_id, model_sha256, index_build_id, dataset_version_id, policy, signals)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s) RETURNING id",
+        (
+            entry.session_id,
+            entry.parent_log_id,
+            entry.key_id,
+            entry.query,
+            entry.rewritten_query,
+            Jsonb(entry.request),
+            entry.template.id,
+            entry.template.version,
+            entry.prompt,
+            entry.answer,
+            Jsonb(entry.citations),
+            Jsonb(entry.invalid_citations),
+            entry.refused,
+            entry.no_valid_citation,
+            entry.status,
+            entry.error,
+            entry.prompt_tokens,
+            entry.completion_tokens,
+            entry.retrieve_ms,
+            entry.generate_ms,
+            entry.total_ms,
+            entry.model_id,
+            entry.model_sha256,
+            entry.index_build_id,
+            entry.dataset_version_id,
+            Jsonb(entry.policy),
+            Jsonb(entry.signals),
+        ),
+    ).fetchone()[0]
+
+
+def _insert_passages(conn: psycopg.Connection, log_id: int, passages: list[LoggedPassage]) -> None:
+    """The passages by rank, from 1."""
+    with conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO generation_passages (log_id, rank, chunk_id, score, bm25_score, dense_score)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            [
+                (log_id, rank, p.chunk_id, p.score, p.bm25_score, p.dense_score)
+                for rank, p in enumerate(passages, start=1)
+            ],
+        )

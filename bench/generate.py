@@ -20,7 +20,7 @@ each token's step, measured in the same run:
     nice -n 10 .venv/bin/python -m bench.generate --copy --tokens 32 --json
 
 ``--http``: ``/generate`` p50/p99 latency with 4 concurrent clients against ``rag serve`` on
-127.0.0.1 over the configured data dir (see ``http_generate_latency``):
+127.0.0.1 over the configured data dir (see ``bench.generate_http``):
 
     nice -n 10 .venv/bin/python -m bench.generate --http --requests 24 --json
 """
@@ -36,6 +36,8 @@ from pathlib import Path
 
 import torch
 
+from bench.generate_copy import copy_constraint_cost
+from bench.generate_http import http_generate_latency
 from core.settings import Settings
 from models.decoding import Decoder
 from models.generator import ensure_base_model
@@ -176,202 +178,19 @@ def variants(base: torch.nn.Module) -> dict:
     return chosen
 
 
-# --- /generate latency over HTTP (the service's share of this benchmark) ---------------------
-
-HTTP_QUESTIONS = [
-    "How does hybrid search combine keyword and vector results?",
-    "What does reciprocal rank fusion do?",
-    "Where are the embeddings stored?",
-    "What happens when the passages do not contain the answer?",
-]
-
-
-def _rag_command(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from cli.main import main; main()", *args]
-
-
-def _start_rag_serve(port: int):
-    """``rag serve`` on 127.0.0.1:``port`` (rate limit lifted), once ``/health`` answers."""
-    import subprocess
-
-    import httpx
-
-    env = {**os.environ, "RAG_RATE_LIMIT_PER_MINUTE": "100000"}
-    server = subprocess.Popen(
-        _rag_command("serve", "--host", "127.0.0.1", "--port", str(port)),
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"rag serve exited with {server.returncode}:\n{server.stderr.read()[-2000:]}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return server
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    server.terminate()
-    raise SystemExit("rag serve did not answer /health within 600 s")
-
-
-def _summary(latencies, wall: float) -> dict:
-    import numpy as np
-
-    return {
-        "requests": len(latencies),
-        "p50_ms": round(float(np.percentile(latencies, 50)), 1),
-        "p99_ms": round(float(np.percentile(latencies, 99)), 1),
-        "mean_ms": round(float(np.mean(latencies)), 1),
-        "requests_per_s": round(len(latencies) / wall, 3),
-    }
-
-
-def http_generate_latency(*, clients: int = 4, requests: int = 24, max_new_tokens: int = 32) -> dict:
-    """p50/p99/mean latency (ms) and throughput of ``requests`` /generate calls (after one
-    warm-up) sent by ``clients`` concurrent clients to a ``rag serve`` started on 127.0.0.1 for
-    the run, beside the baseline of one client alone (a quarter as many requests) in the same
-    run; the user key is created through the CLI for the run and revoked after."""
-    import socket
-    import subprocess
-    from concurrent.futures import ThreadPoolExecutor
-
-    import httpx
-
-    created = subprocess.run(
-        _rag_command("keys", "create", "--role", "user", "--name", "bench-http", "--json"),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    key = json.loads(created.stdout)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = _start_rag_serve(port)
-    try:
-        headers = {"Authorization": f"Bearer {key['key']}"}
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=600) as client:
-
-            def one(i: int) -> float:
-                started = time.perf_counter()
-                body = {"query": HTTP_QUESTIONS[i % len(HTTP_QUESTIONS)], "max_new_tokens": max_new_tokens}
-                client.post("/generate", json=body).raise_for_status()
-                return (time.perf_counter() - started) * 1000
-
-            def run(concurrency: int, count: int) -> dict:
-                started = time.perf_counter()
-                with ThreadPoolExecutor(concurrency) as pool:
-                    latencies = list(pool.map(one, range(count)))
-                return _summary(latencies, time.perf_counter() - started)
-
-            one(0)
-            baseline = run(1, max(2, requests // 4))
-            loaded = run(clients, requests)
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
-        subprocess.run(_rag_command("keys", "revoke", str(key["id"])), capture_output=True, check=True)
-    return {
-        "max_new_tokens": max_new_tokens,
-        "one_client": baseline,
-        f"{clients}_clients": loaded,
-        "machine": {"cpus": os.cpu_count(), "load_average": os.getloadavg()[0]},
-    }
-
-
-# --- end of /generate latency over HTTP -------------------------------------------------------
-
-
-def copy_constraint_cost(settings: Settings, tokens: int, passage_chars: int = 1200) -> dict:
-    """Milliseconds to build the copy constraint over 5 passages, per token to choose under it,
-    and per token of the fused decode step it steers; the share the constraint adds."""
-    from models.cite_constraint import MarkerBook
-    from models.copy_constraint import CopyConstraint, word_start_tokens
-    from models.generator import end_of_turn_ids, load_model
-    from models.prompt import render_prompt
-
-    model, tokenizer = load_model(settings, ensure_base_model(settings))
-    text = " ".join(PROMPT_FILE.read_text().split())
-    passages = [text[i * passage_chars : (i + 1) * passage_chars] for i in range(5)]
-    prompt_ids = tokenizer(
-        render_prompt("What does the service log?", passages, tokenizer), add_special_tokens=False
-    ).input_ids
-    book, word_starts = MarkerBook(tokenizer), word_start_tokens(tokenizer)
-    session = Decoder(model).start(prompt_ids, capacity=len(prompt_ids) + tokens)
-    started = time.perf_counter()
-    constraint = CopyConstraint(
-        tokenizer, book, word_starts, passages, end_of_turn_ids(tokenizer), max_new_tokens=tokens
-    )
-    build = time.perf_counter() - started
-    logits, ids, choosing, stepping = session.logits, [], 0.0, 0.0
-    while len(ids) < tokens - 1:
-        started = time.perf_counter()
-        token = constraint.next_token(ids, logits)
-        choosing += time.perf_counter() - started
-        if token is None:
-            break
-        ids.append(token)
-        started = time.perf_counter()
-        logits = session.step(token)
-        stepping += time.perf_counter() - started
-    n = max(1, len(ids))
-    return {
-        "passages": len(passages),
-        "spans": int(constraint.span_count),
-        "tokens": len(ids),
-        "build_ms": round(build * 1000, 2),
-        "choose_ms_per_token": round(choosing * 1000 / n, 3),
-        "step_ms_per_token": round(stepping * 1000 / n, 2),
-        "constraint_share_of_decode": round((build + choosing) / stepping, 4) if stepping else None,
-        "answer": tokenizer.decode(ids),
-    }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--tokens", type=int, default=48, help="tokens decoded per variant")
-    parser.add_argument("--prompt-chars", type=int, default=1200, help="prompt length (README text)")
-    parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
-    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    parser.add_argument("--http", action="store_true", help="measure /generate latency over HTTP instead")
-    parser.add_argument("--copy", action="store_true", help="measure the copy constraint against the decode step")
-    parser.add_argument("--clients", type=int, default=4, help="--http: concurrent clients")
-    parser.add_argument("--requests", type=int, default=24, help="--http: requests after one warm-up")
-    args = parser.parse_args()
-    if args.copy:
-        print(json.dumps(copy_constraint_cost(Settings(), args.tokens), indent=None if args.json else 2))
-        return
-    if args.http:
-        report = http_generate_latency(clients=args.clients, requests=args.requests, max_new_tokens=args.tokens)
-        print(json.dumps(report) if args.json else json.dumps(report, indent=2))
-        return
-
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    settings = Settings()
-    if settings.torch_threads:
-        torch.set_num_threads(settings.torch_threads)
-    artifact = ensure_base_model(settings)
-    tokenizer = AutoTokenizer.from_pretrained(artifact.path)
-    base = AutoModelForCausalLM.from_pretrained(artifact.path, dtype=torch.float32).eval()
-    text = PROMPT_FILE.read_text()[: args.prompt_chars]
-    input_ids = tokenizer(text + "\nIn one sentence:", return_tensors="pt").input_ids
-
-    bandwidth = read_bandwidth()
+def variant_rows(base: torch.nn.Module, input_ids, tokens: int, bandwidth: float, only: list[str] | None) -> list[Row]:
+    """Decode ``tokens`` with each variant (those named in ``only``, else all), each row also
+    printed to stderr as it is measured."""
     reference = None
     rows = []
     for name, (build, decode) in variants(base).items():
-        if args.only and name not in args.only:
+        if only and name not in only:
             continue
         model = build()
-        ids, prefill, seconds = decode(model, input_ids, args.tokens)
+        ids, prefill, seconds = decode(model, input_ids, tokens)
         reference = reference or (ids if name == "fp32" else None)
-        moved = bytes_per_token(model, input_ids.shape[1] + args.tokens // 2)
-        tok_s = args.tokens / seconds
+        moved = bytes_per_token(model, input_ids.shape[1] + tokens // 2)
+        tok_s = tokens / seconds
         bound = bandwidth / moved
         rows.append(
             Row(
@@ -387,7 +206,25 @@ def main() -> None:
         print(
             f"{name:>22}: {tok_s:6.2f} tok/s  bound {bound:6.2f}  ({tok_s / bound:5.1%})", file=sys.stderr, flush=True
         )
-    report = {
+    return rows
+
+
+def decode_speed(tokens: int, prompt_chars: int, only: list[str] | None) -> dict:
+    """The variants' rows beside the read bandwidth, on a prompt of ``prompt_chars`` of README text."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    settings = Settings()
+    if settings.torch_threads:
+        torch.set_num_threads(settings.torch_threads)
+    artifact = ensure_base_model(settings)
+    tokenizer = AutoTokenizer.from_pretrained(artifact.path)
+    base = AutoModelForCausalLM.from_pretrained(artifact.path, dtype=torch.float32).eval()
+    text = PROMPT_FILE.read_text()[:prompt_chars]
+    input_ids = tokenizer(text + "\nIn one sentence:", return_tensors="pt").input_ids
+
+    bandwidth = read_bandwidth()
+    rows = variant_rows(base, input_ids, tokens, bandwidth, only)
+    return {
         "machine": {
             "cpus": os.cpu_count(),
             "torch_threads": torch.get_num_threads(),
@@ -396,9 +233,33 @@ def main() -> None:
         },
         "read_bandwidth_gb_s": round(bandwidth / 1e9, 2),
         "prompt_tokens": int(input_ids.shape[1]),
-        "decoded_tokens": args.tokens,
+        "decoded_tokens": tokens,
         "rows": [asdict(row) for row in rows],
     }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--tokens", type=int, default=48, help="tokens decoded per variant")
+    parser.add_argument("--prompt-chars", type=int, default=1200, help="prompt length (README text)")
+    parser.add_argument("--only", nargs="*", help="variant names to run (default: all)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument("--http", action="store_true", help="measure /generate latency over HTTP instead")
+    parser.add_argument("--copy", action="store_true", help="measure the copy constraint against the decode step")
+    parser.add_argument("--clients", type=int, default=4, help="--http: concurrent clients")
+    parser.add_argument("--requests", type=int, default=24, help="--http: requests after one warm-up")
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.copy:
+        print(json.dumps(copy_constraint_cost(Settings(), PROMPT_FILE, args.tokens), indent=None if args.json else 2))
+        return
+    if args.http:
+        report = http_generate_latency(clients=args.clients, requests=args.requests, max_new_tokens=args.tokens)
+    else:
+        report = decode_speed(args.tokens, args.prompt_chars, args.only)
     print(json.dumps(report) if args.json else json.dumps(report, indent=2))
 
 

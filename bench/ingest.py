@@ -106,27 +106,26 @@ def _in_child(corpus: Path, megabytes: float) -> dict[str, object]:
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="a BEIR corpus.jsonl")
-    parser.add_argument("--rows", type=int, default=None, help="use only the first N rows")
-    parser.add_argument("--chunk-tokens", type=int, default=64)
-    parser.add_argument("--chunk-overlap", type=int, default=8)
-    parser.add_argument("--single-line-mb", type=float, nargs="*", default=[], help="single-line file sizes to ingest")
-    parser.add_argument("--child-single-line-mb", type=float, help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.child_single_line_mb:
-        print(json.dumps(single_line_case(args.corpus, args.child_single_line_mb)))
-        return
+def _raw_embed_rate(embedder: Embedder, texts: list[str], flush: int) -> float:
+    """Chunks per second of the embedder alone, on ``texts`` in the pipeline's flush sizes."""
+    started = time.perf_counter()
+    for start in range(0, len(texts), flush):
+        embedder.embed(texts[start : start + flush])
+    return len(texts) / (time.perf_counter() - started)
 
+
+def throughput(source: Path, rows: int | None, chunk_tokens: int, chunk_overlap: int) -> dict[str, object]:
+    """Ingest the first ``rows`` of ``source`` into a fresh data dir, then embed its searchable
+    chunks with the embedder alone: both rates, their ratio, the embedder's share of the
+    pipeline's wall time and the peak RSS."""
     with tempfile.TemporaryDirectory(prefix="rag-bench-") as tmp:
         settings = Settings(
             data_dir=Path(tmp) / "data",
             database_url=None,
-            chunk_tokens=args.chunk_tokens,
-            chunk_overlap=args.chunk_overlap,
+            chunk_tokens=chunk_tokens,
+            chunk_overlap=chunk_overlap,
         )
-        corpus = _corpus(args.corpus, args.rows, Path(tmp))
+        corpus = _corpus(source, rows, Path(tmp))
         embedder = _ready(settings)
         rss_before = _peak_rss_mib()
 
@@ -137,32 +136,43 @@ def main() -> None:
         pipeline_rate = len(texts) / report.seconds
         rss_pipeline = _peak_rss_mib()
 
-        flush = settings.embed_batch_size * FLUSH_BATCHES
-        started = time.perf_counter()
-        for start in range(0, len(texts), flush):
-            embedder.embed(texts[start : start + flush])
-        raw_rate = len(texts) / (time.perf_counter() - started)
+        raw_rate = _raw_embed_rate(embedder, texts, settings.embed_batch_size * FLUSH_BATCHES)
 
-    print(
-        json.dumps(
-            {
-                "sources": report.new,
-                "chunks": report.added,
-                "embedded_chunks": len(texts),
-                "exact_duplicates": report.exact_duplicates,
-                "near_duplicates": report.near_duplicates,
-                "pipeline_seconds": round(report.seconds, 2),
-                "pipeline_chunks_per_s": round(pipeline_rate, 1),
-                "raw_embedder_chunks_per_s": round(raw_rate, 1),
-                "ratio": round(pipeline_rate / raw_rate, 3),
-                "embedder_share_of_pipeline_wall_time": round(timed.seconds / report.seconds, 3),
-                "peak_rss_mib_before_ingest": round(rss_before),
-                "peak_rss_mib_after_ingest": round(rss_pipeline),
-                "single_line_files": [_in_child(args.corpus, megabytes) for megabytes in args.single_line_mb],
-            },
-            indent=2,
-        )
-    )
+    return {
+        "sources": report.new,
+        "chunks": report.added,
+        "embedded_chunks": len(texts),
+        "exact_duplicates": report.exact_duplicates,
+        "near_duplicates": report.near_duplicates,
+        "pipeline_seconds": round(report.seconds, 2),
+        "pipeline_chunks_per_s": round(pipeline_rate, 1),
+        "raw_embedder_chunks_per_s": round(raw_rate, 1),
+        "ratio": round(pipeline_rate / raw_rate, 3),
+        "embedder_share_of_pipeline_wall_time": round(timed.seconds / report.seconds, 3),
+        "peak_rss_mib_before_ingest": round(rss_before),
+        "peak_rss_mib_after_ingest": round(rss_pipeline),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="a BEIR corpus.jsonl")
+    parser.add_argument("--rows", type=int, default=None, help="use only the first N rows")
+    parser.add_argument("--chunk-tokens", type=int, default=64)
+    parser.add_argument("--chunk-overlap", type=int, default=8)
+    parser.add_argument("--single-line-mb", type=float, nargs="*", default=[], help="single-line file sizes to ingest")
+    parser.add_argument("--child-single-line-mb", type=float, help=argparse.SUPPRESS)
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
+    if args.child_single_line_mb:
+        print(json.dumps(single_line_case(args.corpus, args.child_single_line_mb)))
+        return
+    result = throughput(args.corpus, args.rows, args.chunk_tokens, args.chunk_overlap)
+    result["single_line_files"] = [_in_child(args.corpus, megabytes) for megabytes in args.single_line_mb]
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -2,18 +2,17 @@
 
 Sources are prepared (read, cleaned, chunked, fingerprinted) one by one on the calling thread
 and flushed in batches of chunks, so the embedder sees full batches even when every source is
-one short JSONL row. A flush (dedup lookups, embed, write) runs on one writer thread while the
-next batch is prepared: the database connection is used by that thread alone while it runs, at
-most one batch waits, and chunking has a tokenizer of its own. Each source is written in its own
-transaction; the FAISS index is reconciled from Postgres at the end, so a run killed at any
-moment leaves a state the next run completes."""
+one short JSONL row. A flush (``ingest.flush``: dedup lookups, embed, write) runs on one writer
+thread while the next batch is prepared: the database connection is used by that thread alone
+while it runs, at most one batch waits, and chunking has a tokenizer of its own. Each source is
+written in its own transaction; the FAISS index is reconciled from Postgres at the end, so a run
+killed at any moment leaves a state the next run completes."""
 
 import copy
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from itertools import accumulate
 from pathlib import Path
 
 import psycopg
@@ -24,42 +23,17 @@ from core.errors import InputError
 from core.settings import Settings
 from index.faiss_index import sync_index
 from index.pgvector_index import ensure_pgvector_index
-from ingest.chunking import Chunk, chunk_text
+from ingest.chunking import chunk_text
 from ingest.cleaning import ReadError, clean_pages, clean_text
-from ingest.dedup import (
-    Duplicate,
-    Fingerprint,
-    Fingerprinter,
-    OriginalSource,
-    find_duplicates,
-    rebuild_text,
-    word_shingles,
-)
+from ingest.dedup import Fingerprinter
 from ingest.discovery import Discovered, DuplicateInput, FailedInput, SkippedInput, SourceInput, discover, uri_patterns
+from ingest.flush import BatchWriter, PreparedSource
 from ingest.report import IngestReport
 from ingest.runs import collection_id, finish_run, known_sources, lock_collection, start_run
-from ingest.store import (
-    ChunkRow,
-    SourceRow,
-    allocate_ids,
-    delete_sources,
-    known_originals,
-    known_source_originals,
-    write_source,
-)
+from ingest.store import delete_sources
 from models.embedder import Embedder, embedder_model_dir, load_embedder
 
 FLUSH_BATCHES = 4  # embed this many embedder batches at once
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    source: SourceInput
-    replaces: int | None
-    fingerprint: Fingerprint  # of the whole cleaned text, for the source-level near-duplicate check
-    chunks: list[Chunk]
-    chunk_fingerprints: list[Fingerprint]
-    metadata: dict[str, object]  # what reading found (the encoding)
 
 
 class _Ingestor:
@@ -77,15 +51,15 @@ class _Ingestor:
         synthetic: bool,
         writer: ThreadPoolExecutor,
     ):
-        self.settings, self.conn, self._embedder, self.report = settings, conn, embedder, report
-        self.collection, self.known, self.metadata, self.synthetic = collection, known, metadata, synthetic
+        self.settings, self.conn, self._embedder, self.report, self.known = settings, conn, embedder, report, known
         self.fingerprinter = Fingerprinter(settings.near_duplicate_threshold)
         self.flush_size = settings.embed_batch_size * FLUSH_BATCHES
-        self.pending: list[_Prepared] = []
+        self.pending: list[PreparedSource] = []
         self.pending_chunks = 0
         self.seen: set[str] = set()
         self._writer, self._flushing = writer, None  # the flush running on the writer thread
         self._report_lock = threading.Lock()  # failures are counted from both threads
+        self._batches = BatchWriter(settings, conn, report, collection, metadata, synthetic, self._fail)
         self._chunk_tokenizer = None
 
     @property
@@ -143,7 +117,7 @@ class _Ingestor:
             self._fail(source.uri, "no text left after cleaning")
             return
         self.pending.append(
-            _Prepared(
+            PreparedSource(
                 source,
                 previous[0] if previous else None,
                 fingerprint,
@@ -162,7 +136,8 @@ class _Ingestor:
         self.wait()
         batch, self.pending, self.pending_chunks = self.pending, [], 0
         if batch:
-            self._flushing = self._writer.submit(self._flush, batch)
+            # A batch holds chunks, so preparing it has loaded the embedder.
+            self._flushing = self._writer.submit(self._batches.flush, batch, self.embedder)
 
     def wait(self) -> None:
         """Until the running flush is done; after it, this thread may use the connection."""
@@ -175,119 +150,6 @@ class _Ingestor:
         """Flush what is pending and wait for it."""
         self._hand_over()
         self.wait()
-
-    def _flush(self, batch: list[_Prepared]) -> None:
-        """On the writer thread: dedup, embed and write the batch, each source in its own transaction."""
-        texts = [c.text for p in batch for c in p.chunks]
-        fingerprints = [f for p in batch for f in p.chunk_fingerprints]
-        ids = allocate_ids(self.conn, "chunks", len(texts))
-        source_ids = allocate_ids(self.conn, "sources", len(batch))
-        source_fingerprints = [p.fingerprint for p in batch]
-        matches, originals = self._near_duplicate_sources(batch, source_ids, source_fingerprints, ids, fingerprints)
-        decisions = self._chunk_duplicates(batch, ids, fingerprints, originals)
-        vectors = iter(self.embedder.embed([t for t, d in zip(texts, decisions) if d is None]))
-        decided = iter(zip(ids, fingerprints, decisions))
-        for prepared, source_id, source_fingerprint, match in zip(batch, source_ids, source_fingerprints, matches):
-            rows = [
-                ChunkRow(chunk_id, chunk, fingerprint, duplicate, None if duplicate else next(vectors))
-                for chunk, (chunk_id, fingerprint, duplicate) in zip(prepared.chunks, decided)
-            ]
-            self._write(prepared, self._source_row(prepared, source_id, source_fingerprint, match), rows)
-
-    def _near_duplicate_sources(
-        self,
-        batch: list[_Prepared],
-        source_ids: list[int],
-        source_fingerprints: list[Fingerprint],
-        chunk_ids: list[int],
-        chunk_fingerprints: list[Fingerprint],
-    ) -> tuple[list[Duplicate | None], list[OriginalSource | None]]:
-        """For each source of the batch, the source its whole text nearly duplicates (in the
-        collection, or earlier in the batch) and that original's text and chunks, else None."""
-        bands, known_chunks = known_source_originals(
-            self.conn,
-            self.collection,
-            sorted({key for f in source_fingerprints for key in f.bands}),
-            [p.replaces for p in batch if p.replaces],
-        )
-        shingles = {
-            source_id: word_shingles(rebuild_text([(start, end, text) for _, start, end, text in rows]))
-            for source_id, rows in known_chunks.items()
-        }
-        matches = find_duplicates(
-            source_ids, source_fingerprints, {}, bands, shingles, self.settings.near_duplicate_threshold
-        )
-        starts = list(accumulate((len(p.chunks) for p in batch), initial=0))
-        position = {source_id: k for k, source_id in enumerate(source_ids)}
-
-        def original(source_id: int) -> OriginalSource:
-            if source_id in position:  # an earlier source of this batch
-                k = position[source_id]
-                chunks = zip(chunk_ids[starts[k] : starts[k + 1]], chunk_fingerprints[starts[k] : starts[k + 1]])
-                return OriginalSource(source_fingerprints[k].shingles, tuple((c, f.shingles) for c, f in chunks))
-            chunks = [(chunk_id, text) for chunk_id, _, _, text in known_chunks[source_id] if chunk_id is not None]
-            return OriginalSource(shingles[source_id], tuple((c, word_shingles(text)) for c, text in chunks))
-
-        return matches, [original(m.original_id) if m else None for m in matches]
-
-    def _chunk_duplicates(
-        self,
-        batch: list[_Prepared],
-        ids: list[int],
-        fingerprints: list[Fingerprint],
-        originals: list[OriginalSource | None],
-    ) -> list[Duplicate | None]:
-        """Each chunk's decision: a copy of a known or earlier chunk, contained in its source's
-        original (when its source is a near duplicate), or None (new, to embed)."""
-        exact, bands, texts_by_id = known_originals(
-            self.conn,
-            self.collection,
-            [f.content_hash for f in fingerprints],
-            sorted({key for f in fingerprints for key in f.bands}),
-            [p.replaces for p in batch if p.replaces],
-        )
-        shingles = {chunk_id: word_shingles(text) for chunk_id, text in texts_by_id.items()}
-        per_chunk = [original for prepared, original in zip(batch, originals) for _ in prepared.chunks]
-        threshold = self.settings.near_duplicate_threshold
-        return find_duplicates(ids, fingerprints, exact, bands, shingles, threshold, per_chunk)
-
-    def _source_row(
-        self, prepared: _Prepared, source_id: int, fingerprint: Fingerprint, near_duplicate: Duplicate | None
-    ) -> SourceRow:
-        source = prepared.source
-        return SourceRow(
-            source_id,
-            self.collection,
-            source.uri,
-            source.sha256,
-            source.size_bytes,
-            source.mime_type,
-            {**self.metadata, **source.metadata, **prepared.metadata},
-            self.synthetic,
-            self.report.run_id,
-            fingerprint,
-            near_duplicate,
-        )
-
-    def _write(self, prepared: _Prepared, row: SourceRow, rows: list[ChunkRow]) -> None:
-        source = prepared.source
-        try:
-            with self.conn.transaction():
-                removed = (
-                    delete_sources(self.conn, [prepared.replaces], self.embedder.embed) if prepared.replaces else 0
-                )
-                write_source(self.conn, row, rows)
-        except psycopg.Error as exc:
-            self._fail(source.uri, f"database write failed: {exc}".strip())
-            return
-        self.report.removed += removed
-        self.report.changed += prepared.replaces is not None
-        self.report.new += prepared.replaces is None
-        self.report.added += len(rows)
-        self.report.exact_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "exact")
-        self.report.near_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "near")
-        self.report.source_duplicates += sum(1 for r in rows if r.duplicate and r.duplicate.kind == "source")
-        self.report.near_duplicate_sources += row.near_duplicate is not None
 
     def prune(self) -> None:
         """Delete the known sources under the given paths that this run did not find."""
@@ -310,11 +172,7 @@ def ingest_paths(
     show_progress: bool = True,
 ) -> IngestReport:
     """Ingest files and folders into ``collection``; see the module docstring."""
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        raise InputError(f"path not found: {', '.join(missing)}; pass existing files or folders.")
-    if not collection.strip():
-        raise InputError("empty --collection; pass a name such as 'demo'.")
+    _check_arguments(paths, collection)
     started = time.perf_counter()
     report = IngestReport()
     with connection(settings, autocommit=True) as conn:
@@ -323,22 +181,14 @@ def ingest_paths(
         conn.execute("SET synchronous_commit TO off")
         collection_key = collection_id(conn, collection)
         lock_collection(conn, collection_key, collection)
-        parameters = _parameters(settings, paths, synthetic, prune)
-        report.run_id = start_run(conn, collection_key, parameters)
+        report.run_id = start_run(conn, collection_key, _parameters(settings, paths, synthetic, prune))
         known = known_sources(conn, collection_key, [p for path in paths for p in uri_patterns(path)])
         try:
             with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-writer") as writer:
                 ingestor = _Ingestor(
                     settings, conn, embedder, report, collection_key, known, metadata or {}, synthetic, writer
                 )
-                targets: set[Path] = set()
-                items = (item for path in paths for item in discover(path, targets, settings.max_source_bytes))
-                bar = tqdm(items, desc="ingest", unit="source") if show_progress else items
-                for item in bar:
-                    ingestor.take(item)
-                    if show_progress:
-                        rate = report.added / max(time.perf_counter() - started, 1e-9)
-                        bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
+                _take_all(ingestor, _discovered(paths, settings.max_source_bytes), started, show_progress)
                 ingestor.finish()
             if prune:
                 ingestor.prune()
@@ -355,6 +205,30 @@ def ingest_paths(
         report.seconds = time.perf_counter() - started
         finish_run(conn, report.run_id, report.to_json(), failed=report.failed > 0)
     return report
+
+
+def _check_arguments(paths: list[Path], collection: str) -> None:
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        raise InputError(f"path not found: {', '.join(missing)}; pass existing files or folders.")
+    if not collection.strip():
+        raise InputError("empty --collection; pass a name such as 'demo'.")
+
+
+def _discovered(paths: list[Path], max_source_bytes: int) -> Iterator[Discovered]:
+    """The sources under each path in turn; a file reached again through another path is a duplicate."""
+    targets: set[Path] = set()
+    return (item for path in paths for item in discover(path, targets, max_source_bytes))
+
+
+def _take_all(ingestor: _Ingestor, items: Iterable[Discovered], started: float, show_progress: bool) -> None:
+    """Hand every item to ``ingestor``, with a progress bar showing the chunks written per second."""
+    bar = tqdm(items, desc="ingest", unit="source") if show_progress else items
+    for item in bar:
+        ingestor.take(item)
+        if show_progress:
+            rate = ingestor.report.added / max(time.perf_counter() - started, 1e-9)
+            bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
 
 
 def _parameters(settings: Settings, paths: list[Path], synthetic: bool, prune: bool) -> dict[str, object]:

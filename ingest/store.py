@@ -116,7 +116,37 @@ def known_source_originals(
 
 def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[ChunkRow]) -> int:
     """Insert one source with its chunks, bands and duplicate rows; return the source id."""
-    source_id = conn.execute(
+    source_id = _insert_source(conn, source)
+    if source.near_duplicate:
+        conn.execute(
+            "INSERT INTO source_duplicates (source_id, original_source_id, similarity, ingest_run_id)"
+            " VALUES (%s, %s, %s, %s)",
+            (source_id, source.near_duplicate.original_id, source.near_duplicate.similarity, source.ingest_run_id),
+        )
+    with conn.cursor() as cur:
+        with cur.copy("COPY source_bands (source_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "int2", "int8"])
+            for band, hash_ in source.fingerprint.bands:
+                copy.write_row([source_id, band, hash_])
+        _copy_chunks(cur, source_id, chunks)
+        with cur.copy("COPY chunk_bands (chunk_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "int2", "int8"])
+            for row in chunks:
+                for band, hash_ in row.fingerprint.bands:
+                    copy.write_row([row.id, band, hash_])
+        duplicates = [row for row in chunks if row.duplicate]
+        if duplicates:
+            with cur.copy(
+                "COPY duplicates (chunk_id, original_chunk_id, kind, similarity, ingest_run_id) FROM STDIN"
+            ) as copy:
+                for row in duplicates:
+                    d = row.duplicate
+                    copy.write_row([row.id, d.original_id, d.kind, d.similarity, source.ingest_run_id])
+    return source_id
+
+
+def _insert_source(conn: psycopg.Connection, source: SourceRow) -> int:
+    return conn.execute(
         "INSERT INTO sources"
         " (id, collection_id, uri, sha256, size_bytes, mime_type, metadata, synthetic, ingest_run_id)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -132,53 +162,32 @@ def write_source(conn: psycopg.Connection, source: SourceRow, chunks: Sequence[C
             source.ingest_run_id,
         ),
     ).fetchone()[0]
-    if source.near_duplicate:
-        conn.execute(
-            "INSERT INTO source_duplicates (source_id, original_source_id, similarity, ingest_run_id)"
-            " VALUES (%s, %s, %s, %s)",
-            (source_id, source.near_duplicate.original_id, source.near_duplicate.similarity, source.ingest_run_id),
-        )
-    with conn.cursor() as cur:
-        with cur.copy("COPY source_bands (source_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "int2", "int8"])
-            for band, hash_ in source.fingerprint.bands:
-                copy.write_row([source_id, band, hash_])
-        with cur.copy(
-            "COPY chunks"
-            " (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding, pages)"
-            " FROM STDIN WITH (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector", "int4[]"])
-            for ordinal, row in enumerate(chunks):
-                c = row.chunk
-                copy.write_row(
-                    [
-                        row.id,
-                        source_id,
-                        ordinal,
-                        c.start,
-                        c.end,
-                        c.text,
-                        c.token_count,
-                        row.fingerprint.content_hash,
-                        row.vector,
-                        list(c.pages) or None,
-                    ]
-                )
-        with cur.copy("COPY chunk_bands (chunk_id, band, hash) FROM STDIN WITH (FORMAT BINARY)") as copy:
-            copy.set_types(["int8", "int2", "int8"])
-            for row in chunks:
-                for band, hash_ in row.fingerprint.bands:
-                    copy.write_row([row.id, band, hash_])
-        duplicates = [row for row in chunks if row.duplicate]
-        if duplicates:
-            with cur.copy(
-                "COPY duplicates (chunk_id, original_chunk_id, kind, similarity, ingest_run_id) FROM STDIN"
-            ) as copy:
-                for row in duplicates:
-                    d = row.duplicate
-                    copy.write_row([row.id, d.original_id, d.kind, d.similarity, source.ingest_run_id])
-    return source_id
+
+
+def _copy_chunks(cur: psycopg.Cursor, source_id: int, chunks: Sequence[ChunkRow]) -> None:
+    """The chunk rows, in order, with their vectors (None for a duplicate)."""
+    with cur.copy(
+        "COPY chunks"
+        " (id, source_id, ordinal, char_start, char_end, text, token_count, content_hash, embedding, pages)"
+        " FROM STDIN WITH (FORMAT BINARY)"
+    ) as copy:
+        copy.set_types(["int8", "int8", "int4", "int4", "int4", "text", "int4", "text", "vector", "int4[]"])
+        for ordinal, row in enumerate(chunks):
+            c = row.chunk
+            copy.write_row(
+                [
+                    row.id,
+                    source_id,
+                    ordinal,
+                    c.start,
+                    c.end,
+                    c.text,
+                    c.token_count,
+                    row.fingerprint.content_hash,
+                    row.vector,
+                    list(c.pages) or None,
+                ]
+            )
 
 
 def delete_sources(conn: psycopg.Connection, source_ids: Sequence[int], embed: Embed) -> int:

@@ -80,24 +80,30 @@ def build_qa(
         neighbours=_within(lookup, dev_questions),
         distractor_questions=questions,
     )
-    _write_jsonl(train, out / "train.jsonl")
-    _write_jsonl(dev, out / "dev.jsonl")
-    write_flat_squad(dev_questions, out / "dev_squad.jsonl")
+    files = _write_files(out, train, dev, dev_questions)
     manifest = {
         "input": {"path": str(squad), "sha256": file_sha256(squad)},
-        "feedback": feedback_entry
-        and {
-            **feedback_entry,
-            "records": len(feedback_train),
-            "synthetic_records": sum(r["synthetic"] for r in feedback_train),
-        },
+        "feedback": _feedback_entry(feedback_entry, feedback_train),
         "parameters": {"dev_fraction": dev_fraction, **asdict(options), "synthetic": synthetic},
         "articles": {
             "train": sorted({q.title for q in train_questions}),
             "dev": sorted({q.title for q in dev_questions}),
         },
         "counts": {"train": _counts(train), "dev": _counts(dev)},
-        "files": {name: file_sha256(out / name) for name in ("train.jsonl", "dev.jsonl", "dev_squad.jsonl")},
+        "files": files,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     return manifest
+
+
+def _write_files(out: Path, train: list[dict], dev: list[dict], dev_questions: list[SquadQuestion]) -> dict[str, str]:
+    """Write train.jsonl, dev.jsonl and dev_squad.jsonl into ``out``; their sha256s by name."""
+    _write_jsonl(train, out / "train.jsonl")
+    _write_jsonl(dev, out / "dev.jsonl")
+    write_flat_squad(dev_questions, out / "dev_squad.jsonl")
+    return {name: file_sha256(out / name) for name in ("train.jsonl", "dev.jsonl", "dev_squad.jsonl")}
+
+
+def _feedback_entry(entry: dict | None, kept: list[dict]) -> dict | None:
+    """The feedback file's manifest entry with the counts of the records train.jsonl keeps."""
+    return entry and {**entry, "records": len(kept), "synthetic_records": sum(r["synthetic"] for r in kept)}

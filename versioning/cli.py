@@ -42,16 +42,30 @@ def record(
     Example: rag datasets record corpus data/corpus --params ingest --collection beir-corpus --json
     """
     from core.db import connection
-    from ingest.discovery import uri_patterns
-    from models.artifact import weights_sha256
+    from versioning.store import record_version
+
+    new = _new_version(name, path, params, params_file, params_hash, synthetic)
+    with connection(load_settings(), autocommit=True) as conn:
+        version, created = record_version(conn, new)
+        links = _link(conn, version.id, path, collection, model_dir)
+    if json_output:
+        print_json({**version.to_json(), "created": created, "links": links})
+        return
+    typer.echo(f"{'recorded' if created else 'already recorded'}: {_line(version)}")
+    for what, link in links.items():
+        typer.echo(f"linked {what}: {link}")
+
+
+def _new_version(name: str, path: Path, params: list[str], params_file: Path, params_hash: str | None, synthetic: bool):
+    """The version of PATH to record: DVC's md5, the git commit, the parameters with their hash, the counts."""
     from versioning.provenance import count_records, dvc_md5, git_commit, select_params
     from versioning.provenance import params_hash as hash_params
-    from versioning.store import NewVersion, link_collection, link_models, record_version
+    from versioning.store import NewVersion
 
     if params and params_hash:
         raise InputError("pass --params or --params-hash, not both.")
     selected = select_params(params_file, params)
-    new = NewVersion(
+    return NewVersion(
         name=name,
         path=str(path),
         md5=dvc_md5(path),
@@ -60,22 +74,24 @@ def record(
         params=selected,
         counts=count_records(path, synthetic=synthetic),
     )
-    with connection(load_settings(), autocommit=True) as conn:
-        version, created = record_version(conn, new)
-        links = {}
-        if collection:
-            links["collection"] = {
-                "name": collection,
-                **link_collection(conn, version.id, collection, uri_patterns(path)),
-            }
-        if model_dir:
-            links["models"] = link_models(conn, version.id, weights_sha256(model_dir), model_dir)
-    if json_output:
-        print_json({**version.to_json(), "created": created, "links": links})
-        return
-    typer.echo(f"{'recorded' if created else 'already recorded'}: {_line(version)}")
-    for what, link in links.items():
-        typer.echo(f"linked {what}: {link}")
+
+
+def _link(conn, version_id: int, path: Path, collection: str | None, model_dir: Path | None) -> dict:
+    """Stamp what the version was used for (the collection's latest ingest run and sources, the
+    registered model with these weights); what was linked, by kind."""
+    from ingest.discovery import uri_patterns
+    from models.artifact import weights_sha256
+    from versioning.store import link_collection, link_models
+
+    links = {}
+    if collection:
+        links["collection"] = {
+            "name": collection,
+            **link_collection(conn, version_id, collection, uri_patterns(path)),
+        }
+    if model_dir:
+        links["models"] = link_models(conn, version_id, weights_sha256(model_dir), model_dir)
+    return links
 
 
 @datasets_app.command("list")
@@ -167,7 +183,12 @@ def replay(
         )
     if json_output:
         print_json(report.to_json())
-        return
+    else:
+        _print_replay(report)
+
+
+def _print_replay(report) -> None:
+    """Each part (recorded, and now when changed), the verdict, and the answers side by side."""
     typer.echo(f"log {report.log_id}: {report.query}")
     for name, part in report.parts.items():
         typer.echo(

@@ -181,27 +181,9 @@ def replay_log(
     served_policy = resolve_policy(served.policy, settings)
     hits, missing = recorded_passages(conn, row["passages"])
     artifact = recorded_artifact(recorded_model, base) if recorded_model else None
-    template, served_template = f"{row['template_id']} v{row['template_version']}", f"{TEMPLATE.id} v{TEMPLATE.version}"
-    index = latest_ingest_stamp(conn) or None
-    parts = {
-        "model": Part(
-            _model(row["model_id"], row["model_sha256"]),
-            _model(served.id, served.sha256),
-            served.sha256 != row["model_sha256"],
-        ),
-        "policy": Part(recorded_policy.to_dict(), served_policy.to_dict(), recorded_policy != served_policy),
-        "index": Part(row["index_build_id"], index, row["index_build_id"] != index),
-        "data": _data_part(conn, row, hits, missing),
-        "template": Part(template, served_template, template != served_template),
-    }
+    parts = _parts(conn, row, served, recorded_policy, served_policy, hits, missing)
     unavailable = _unavailable(row, artifact, missing, parts["template"])
-    request = AnswerRequest(
-        row["rewritten_query"],
-        k=row["request"].get("k") or len(row["passages"]) or settings.default_k,
-        filters=[Filter(f["field"], tuple(f["values"]), f.get("key", "")) for f in row["request"].get("filters") or []],
-        collections=row["request"].get("collections"),
-        max_new_tokens=row["request"].get("max_new_tokens"),
-    )
+    request = _logged_request(settings, row)
     replayed = None
     if not unavailable:
         answerer = compose_answerer(
@@ -225,14 +207,53 @@ def replay_log(
         )
         with closing(answerer):
             current = Run.of(answer_unlogged(answerer, conn, request))
-    logged = Run(
+    return ReplayReport(log_id, row["query"], parts, unavailable, _logged_run(row), replayed, current)
+
+
+def _parts(
+    conn: psycopg.Connection,
+    row: dict[str, Any],
+    served: ModelRecord,
+    recorded_policy: AnswerPolicy,
+    served_policy: AnswerPolicy,
+    hits: list[SearchHit],
+    missing: list[int],
+) -> dict[str, Part]:
+    """Each part as the log row recorded it and as it is served now."""
+    template, served_template = f"{row['template_id']} v{row['template_version']}", f"{TEMPLATE.id} v{TEMPLATE.version}"
+    index = latest_ingest_stamp(conn) or None
+    return {
+        "model": Part(
+            _model(row["model_id"], row["model_sha256"]),
+            _model(served.id, served.sha256),
+            served.sha256 != row["model_sha256"],
+        ),
+        "policy": Part(recorded_policy.to_dict(), served_policy.to_dict(), recorded_policy != served_policy),
+        "index": Part(row["index_build_id"], index, row["index_build_id"] != index),
+        "data": _data_part(conn, row, hits, missing),
+        "template": Part(template, served_template, template != served_template),
+    }
+
+
+def _logged_request(settings: Settings, row: dict[str, Any]) -> AnswerRequest:
+    """The logged request again, with the standalone query it was answered for."""
+    return AnswerRequest(
+        row["rewritten_query"],
+        k=row["request"].get("k") or len(row["passages"]) or settings.default_k,
+        filters=[Filter(f["field"], tuple(f["values"]), f.get("key", "")) for f in row["request"].get("filters") or []],
+        collections=row["request"].get("collections"),
+        max_new_tokens=row["request"].get("max_new_tokens"),
+    )
+
+
+def _logged_run(row: dict[str, Any]) -> Run:
+    return Run(
         answer=row["answer"],
         citations=[(c["n"], c["chunk_id"]) for c in row["citations"]],
         chunk_ids=[p["chunk_id"] for p in row["passages"]],
         refused=row["refused"],
         model=_model(row["model_id"], row["model_sha256"]),
     )
-    return ReplayReport(log_id, row["query"], parts, unavailable, logged, replayed, current)
 
 
 def _model(model_id: int | None, sha256: str | None) -> dict[str, Any]:

@@ -95,6 +95,10 @@ def tiny_params() -> dict:
     return params
 
 
+def write_params(repo: Path, params: dict) -> None:
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
 def run(repo: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     done = subprocess.run(args, cwd=repo, env=env, capture_output=True, text=True)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
@@ -124,7 +128,7 @@ def repo(tmp_path, database_url):
     (repo / ".dvc").mkdir(parents=True)
     for name in ("dvc.yaml", ".dvcignore", ".dvc/config", ".dvc/.gitignore"):
         shutil.copy(ROOT / name, repo / name)
-    (repo / "params.yaml").write_text(yaml.safe_dump(tiny_params(), sort_keys=False))
+    write_params(repo, tiny_params())
     (repo / ".gitignore").write_text(".rag/\n")
     write_inputs(repo)
     env = {
@@ -142,6 +146,21 @@ def repo(tmp_path, database_url):
     sh(repo, env, "git", "add", ".")
     sh(repo, env, "git", "commit", "-q", "-m", "inputs")
     return repo, env
+
+
+def assert_dataset_versions_match_dvc_lock(repo: Path, env: dict) -> None:
+    """The dataset versions in Postgres carry the md5s dvc.lock holds, and show what used them."""
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
+    outs = {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
+    deps = {d["path"]: d["md5"] for stage in lock.values() for d in stage.get("deps", [])}
+    versions = {v["name"]: v for v in rag_json(repo, env, "datasets", "list")}
+    assert versions["corpus"]["md5"] == outs["data/corpus"]
+    assert versions["squad"]["md5"] == outs["data/squad"]
+    assert versions["qa"]["md5"] == outs["data/qa"]
+    assert versions["feedback"]["md5"] == outs["data/feedback.jsonl"]
+    assert versions["demo"]["md5"] == deps["data/demo"]
+    assert rag_json(repo, env, "datasets", "show", "qa")["used_by"]["models"]
+    assert rag_json(repo, env, "datasets", "show", "corpus")["used_by"]["sources"] == len(CORPUS)
 
 
 @pytest.mark.slow
@@ -162,26 +181,15 @@ def test_pipeline_runs_end_to_end_and_versions_its_data(repo):
 
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["export_feedback"]["min_score"] = 5  # the cheapest stage to rerun
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_params(repo, params)
     assert ran_stages(sh(repo, env, dvc, "repro")) == ["export_feedback"]
     params["finetune"]["lr"] = 0.0001  # DVC sees the change in exactly the stage that reads it
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_params(repo, params)
     assert list(json.loads(sh_stdout(repo, env, dvc, "status", "--json"))) == ["finetune"]
     params["finetune"]["lr"] = tiny_params()["finetune"]["lr"]
-    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    write_params(repo, params)
 
-    # dataset versions in Postgres carry the md5s dvc.lock holds
-    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]
-    outs = {o["path"]: o["md5"] for stage in lock.values() for o in stage.get("outs", [])}
-    deps = {d["path"]: d["md5"] for stage in lock.values() for d in stage.get("deps", [])}
-    versions = {v["name"]: v for v in rag_json(repo, env, "datasets", "list")}
-    assert versions["corpus"]["md5"] == outs["data/corpus"]
-    assert versions["squad"]["md5"] == outs["data/squad"]
-    assert versions["qa"]["md5"] == outs["data/qa"]
-    assert versions["feedback"]["md5"] == outs["data/feedback.jsonl"]
-    assert versions["demo"]["md5"] == deps["data/demo"]
-    assert rag_json(repo, env, "datasets", "show", "qa")["used_by"]["models"]
-    assert rag_json(repo, env, "datasets", "show", "corpus")["used_by"]["sources"] == len(CORPUS)
+    assert_dataset_versions_match_dvc_lock(repo, env)
 
     # push, lose the data and the cache, pull it back
     sh(repo, env, dvc, "push")
