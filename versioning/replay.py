@@ -101,7 +101,8 @@ OpenSearcher = Callable[[], Searcher]
 
 
 class _RecordedPassages:
-    """A searcher that returns the logged passages whatever it is asked."""
+    """A ``Searcher`` that returns the logged passages (the first ``k``, by logged rank) whatever
+    the query, mode or filters."""
 
     def __init__(self, hits: list[SearchHit], embedder: Callable[[], Embedder]):
         self.hits = hits
@@ -114,7 +115,7 @@ class _RecordedPassages:
     def search(
         self, query: str, *, k: int = 10, mode: str = "hybrid", filters: list[Filter] | None = None
     ) -> list[SearchHit]:
-        return self.hits
+        return self.hits[:k]
 
     def close(self) -> None:
         pass
