@@ -129,6 +129,10 @@ def qa(
     if json_output:
         print_json(result)
         return
+    _echo_qa(result, context)
+
+
+def _echo_qa(result: dict, context: str) -> None:
     typer.echo(
         f"model {result['model']['id']} ({result['model']['name']}), {context}, "
         f"{result['policy']['decoding']} decoding,"

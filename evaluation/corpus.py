@@ -9,7 +9,7 @@ from pathlib import Path
 
 from core.settings import Settings
 from evaluation.squad import SquadQuestion, paragraph_sources
-from models.embedder import Embedder
+from models.embedder import Embedder, load_embedder
 from retrieval.filters import Filter, collection_filter
 
 # query, n -> [(text, source name)], best first
@@ -42,14 +42,18 @@ def ingest_paragraphs(settings: Settings, squad: Path, questions: list[SquadQues
 
 @contextmanager
 def paragraph_search(
-    settings: Settings, squad: Path, questions: list[SquadQuestion], filters: Sequence[Filter] = ()
+    settings: Settings,
+    squad: Path,
+    questions: list[SquadQuestion],
+    filters: Sequence[Filter] = (),
+    *,
+    embedder: Embedder | None = None,
 ) -> Iterator[Search]:
     """Ingest the paragraphs (idempotent: an unchanged file is reused) and yield a hybrid search
-    restricted to their collection and ``filters``."""
-    from models.embedder import load_embedder
+    restricted to their collection and ``filters``, with ``embedder`` (default: MiniLM)."""
     from retrieval.searcher import open_searcher
 
-    embedder = load_embedder(settings)
+    embedder = embedder or load_embedder(settings)
     collection = ingest_paragraphs(settings, squad, questions, embedder)
     with open_searcher(settings, embedder=embedder) as searcher:
 

@@ -28,7 +28,7 @@ from evaluation.retrieval import source_filters
 from evaluation.squad import SquadQuestion, paragraph_sources, read_squad
 from models.artifact import file_sha256
 from models.embedder import Embedder, load_embedder
-from models.policy import resolve_policy
+from models.policy import AnswerPolicy, resolve_policy
 from models.prompt import strip_markers
 from models.registry import ModelRecord, record_evaluation
 from retrieval.filters import Filter, collection_filter, metadata_filter
@@ -137,15 +137,46 @@ def _judged(item: QAItem, outcome: QAOutcome) -> Judged:
     )
 
 
-def _oracle_outcomes(items, generator, embedder, policy, progress) -> list[QAOutcome]:
+GeneratorFor = Callable[[ModelRecord, str], object]  # a model record and a dtype -> a Generator
+
+
+@dataclass(frozen=True)
+class QAModels:
+    """What answers: the model's record, its resolved answer policy, its generator, the embedder."""
+
+    record: ModelRecord
+    policy: AnswerPolicy
+    generator: object
+    embedder: Embedder
+
+
+def load_qa_models(
+    settings: Settings, model: str, embedder: Embedder | None, generator_for: GeneratorFor | None
+) -> QAModels:
+    """Resolve ``model`` (``serving`` may convert the base model first and registers the shipped
+    adapter on a first use) and load what the arguments leave out: MiniLM, its generator."""
+    from core.db import connection
+    from models.generator import load_generator
+    from models.serving import resolve_model
+
+    with connection(settings, autocommit=True) as conn:
+        record = resolve_model(conn, settings, model)
+    policy = resolve_policy(record.policy, settings)
+    embedder = embedder or load_embedder(settings)
+    generator_for = generator_for or (lambda record, dtype: load_generator(settings, record.artifact, dtype))
+    return QAModels(record, policy, generator_for(record, policy.dtype), embedder)
+
+
+def _oracle_outcomes(items: list[QAItem], models: QAModels, progress: Callable) -> list[QAOutcome]:
     outcomes = []
     for item in progress(items):
-        result = answer(item.question.question, item.passages, generator=generator, embedder=embedder, policy=policy)
+        question, passages = item.question.question, item.passages
+        result = answer(question, passages, generator=models.generator, embedder=models.embedder, policy=models.policy)
         outcomes.append(QAOutcome(item.passages, result.text, result.refused, result.cited, result.signals()))
     return outcomes
 
 
-def _retrieved_outcomes(settings, record, items, generator, embedder, policy, progress) -> list[QAOutcome]:
+def _retrieved_outcomes(settings, items: list[QAItem], models: QAModels, progress: Callable) -> list[QAOutcome]:
     from contextlib import nullcontext
 
     from answering.compose import compose_answerer
@@ -158,34 +189,65 @@ def _retrieved_outcomes(settings, record, items, generator, embedder, policy, pr
         answerer = compose_answerer(
             settings,
             lambda: nullcontext(conn),
-            model=record,
-            searcher=open_searcher(settings, embedder),
-            generator=generator,
-            policy=policy,
+            model=models.record,
+            searcher=open_searcher(settings, models.embedder),
+            generator=models.generator,
+            policy=models.policy,
         )
         with closing(answerer):
             for item in progress(items):
                 request = AnswerRequest(item.question.question, k=settings.default_k, filters=item.filters)
                 result = answer_unlogged(answerer, conn, request)
-                outcomes.append(
-                    QAOutcome(
-                        [p["text"] for p in result.passages],
-                        result.answer,
-                        result.refused,
-                        [c["n"] for c in result.citations],
-                        result.signals,
-                    )
-                )
+                cited = [c["n"] for c in result.citations]
+                passages = [p["text"] for p in result.passages]
+                outcomes.append(QAOutcome(passages, result.answer, result.refused, cited, result.signals))
     return outcomes
 
 
-GeneratorFor = Callable[[ModelRecord, str], object]  # a model record and a dtype -> a Generator
+@dataclass(frozen=True)
+class Answered:
+    """The sample as answered in one context: its items, their outcomes, the collection searched
+    (retrieved) and the answering time per question."""
+
+    items: list[QAItem]
+    outcomes: list[QAOutcome]
+    collection: str | None
+    seconds_per_question: float
 
 
-def _load_generator(settings: Settings) -> GeneratorFor:
-    from models.generator import load_generator
+def answer_sample(
+    settings: Settings,
+    squad: Path,
+    sample: list[SquadQuestion],
+    questions: list[SquadQuestion],
+    models: QAModels,
+    *,
+    context: str,
+    seed: int,
+    filters: list[Filter],
+    progress: Callable = lambda xs: xs,
+) -> Answered:
+    """The context's items for ``sample`` (the retrieved context first ingests the file's
+    paragraphs), answered; only the answering is timed."""
+    if context == "oracle":
+        collection, items = None, oracle_items(sample, questions, seed=seed)
+        started = time.monotonic()
+        outcomes = _oracle_outcomes(items, models, progress)
+    else:
+        from evaluation.corpus import ingest_paragraphs
 
-    return lambda record, dtype: load_generator(settings, record.artifact, dtype)
+        collection = ingest_paragraphs(settings, squad, questions, models.embedder)
+        items = retrieved_items(sample, questions, collection, seed=seed, filters=filters)
+        started = time.monotonic()
+        outcomes = _retrieved_outcomes(settings, items, models, progress)
+    return Answered(items, outcomes, collection, (time.monotonic() - started) / max(1, len(items)))
+
+
+def scored(answered: Answered, squad: Path, *, limit: int | None, seed: int, synthetic: str, k: int | None) -> dict:
+    """The figures recorded with the model: the scores, and what identifies the questions."""
+    judged = [_judged(item, outcome) for item, outcome in zip(answered.items, answered.outcomes, strict=True)]
+    questions = {"squad_sha256": file_sha256(squad), "limit": limit, "seed": seed, "synthetic": synthetic, "k": k}
+    return {**score(judged), "questions": questions}
 
 
 def evaluate_qa(
@@ -206,53 +268,31 @@ def evaluate_qa(
     ``seconds_per_question``, the ``model`` evaluated with its ``policy``, ``context``, ``k``
     (retrieved) and ``synthetic``. The oracle context holds only the file's own paragraphs;
     ``synthetic="exclude"`` keeps the retrieved context to sources not marked synthetic.
-    ``embedder`` and ``generator_for`` replace the real models (tests)."""
+    ``embedder`` and ``generator_for`` replace the real models (tests; the CLI leaves them out)."""
     from core.db import connection
-    from models.serving import resolve_model
 
     if context not in CONTEXTS:
         raise InputError(f"unknown --context {context!r}; expected one of: {', '.join(CONTEXTS)}.")
     filters = source_filters(synthetic)  # checks the choice before any work
     questions = read_squad(squad)
     sample = seeded_sample(questions, limit, seed)
-    with connection(settings, autocommit=True) as conn:  # a first use registers the shipped adapter
-        record = resolve_model(conn, settings, model)
-    policy = resolve_policy(record.policy, settings)
-    embedder = embedder or load_embedder(settings)
-    generator = (generator_for or _load_generator(settings))(record, policy.dtype)
-    if context == "oracle":
-        collection, items = None, oracle_items(sample, questions, seed=seed)
-        started = time.monotonic()
-        outcomes = _oracle_outcomes(items, generator, embedder, policy, progress)
-    else:
-        from evaluation.corpus import ingest_paragraphs
-
-        collection = ingest_paragraphs(settings, squad, questions, embedder)
-        items = retrieved_items(sample, questions, collection, seed=seed, filters=filters)
-        started = time.monotonic()
-        outcomes = _retrieved_outcomes(settings, record, items, generator, embedder, policy, progress)
-    seconds = (time.monotonic() - started) / max(1, len(items))
+    models = load_qa_models(settings, model, embedder, generator_for)
+    answered = answer_sample(
+        settings, squad, sample, questions, models, context=context, seed=seed, filters=filters, progress=progress
+    )
     if predictions_path is not None:
-        write_predictions(predictions_path, items, outcomes)
-    figures = {
-        **score([_judged(item, outcome) for item, outcome in zip(items, outcomes, strict=True)]),
-        "questions": {
-            "squad_sha256": file_sha256(squad),
-            "limit": limit,
-            "seed": seed,
-            "synthetic": synthetic,
-            "k": settings.default_k if context == "retrieved" else None,
-        },
-    }
+        write_predictions(predictions_path, answered.items, answered.outcomes)
+    k = settings.default_k if context == "retrieved" else None
+    figures = scored(answered, squad, limit=limit, seed=seed, synthetic=synthetic, k=k)
     with connection(settings, autocommit=True) as conn:
-        record_evaluation(conn, record.id, context, figures)
+        record_evaluation(conn, models.record.id, context, figures)
     return {
         **figures,
-        "seconds_per_question": round(seconds, 3),
-        "model": {**record.summary(), "status": record.status},
-        "policy": policy.to_dict(),
+        "seconds_per_question": round(answered.seconds_per_question, 3),
+        "model": {**models.record.summary(), "status": models.record.status},
+        "policy": models.policy.to_dict(),
         "context": context,
-        "k": settings.default_k if context == "retrieved" else None,
-        "collection": collection,
+        "k": k,
+        "collection": answered.collection,
         "synthetic": synthetic,
     }

@@ -1,6 +1,7 @@
 """``rag data build-qa`` (versioned QA training data from SQuAD) and ``rag finetune`` (adapt the
 generator to grounded short answers with citations)."""
 
+from contextlib import ExitStack
 from pathlib import Path
 
 import typer
@@ -40,9 +41,6 @@ def build_qa_command(
 
     Example: rag data build-qa --squad ../shared/data/squad/train_sample.jsonl --out .rag/qa --feedback rated.jsonl
     """
-    from contextlib import ExitStack
-
-    from evaluation.corpus import paragraph_search
     from training.build_qa import build_qa
     from training.records import RecordOptions
 
@@ -54,23 +52,34 @@ def build_qa_command(
         seed=seed,
     )
     with ExitStack() as stack:
-
-        def neighbours(questions):
-            search = stack.enter_context(paragraph_search(load_settings(), squad, questions))
-            return lambda q: search(q.question, 2 * hard_negatives + 4)
-
         manifest = build_qa(
             squad,
             out,
             dev_fraction=dev_fraction,
             options=options,
-            neighbours=neighbours if hard_negatives else None,
+            neighbours=_hard_negative_search(stack, squad, hard_negatives) if hard_negatives else None,
             feedback=feedback,
             synthetic=synthetic,
         )
     if as_json:
         print_json(manifest)
         return
+    _echo_manifest(manifest, out)
+
+
+def _hard_negative_search(stack: ExitStack, squad: Path, hard_negatives: int):
+    """``build_qa``'s neighbours: the hybrid search over the paragraphs of the questions it is
+    given (ingested then, MiniLM loaded), open until ``stack`` closes."""
+    from evaluation.corpus import paragraph_search
+
+    def neighbours(questions):
+        search = stack.enter_context(paragraph_search(load_settings(), squad, questions))
+        return lambda q: search(q.question, 2 * hard_negatives + 4)
+
+    return neighbours
+
+
+def _echo_manifest(manifest: dict, out: Path) -> None:
     counts = manifest["counts"]
     typer.echo(
         f"train: {counts['train']['records']} records ({counts['train']['refusal']} refusals, "
@@ -114,8 +123,6 @@ def finetune_command(
 
     Example: rag finetune --train .rag/qa/train.jsonl --dev .rag/qa/dev.jsonl
     """
-    import sys
-
     from tqdm import tqdm
 
     from training.config import FinetuneConfig
@@ -138,12 +145,7 @@ def finetune_command(
         seed=seed,
         synthetic=synthetic,
     )
-    bar = tqdm(total=max_steps, desc="finetune", unit="step", file=sys.stderr, dynamic_ncols=True)
-
-    def on_step(step: int, loss: float, done: float) -> None:
-        bar.set_postfix(loss=f"{loss:.3f}", progress=f"{done:.0%}", refresh=False)  # shown by the update
-        bar.update(1)
-
+    bar, on_step = _step_bar(max_steps)
     summary = run_finetune(
         load_settings(), train, dev, config, out, on_step=on_step, progress=lambda xs: tqdm(xs, desc="dev", unit="q")
     )
@@ -151,6 +153,25 @@ def finetune_command(
     if as_json:
         print_json({k: v for k, v in summary.items() if k != "losses"})
         return
+    _echo_summary(summary)
+
+
+def _step_bar(max_steps: int):
+    """A progress bar of the training steps on stderr, and the ``on_step`` that advances it."""
+    import sys
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=max_steps, desc="finetune", unit="step", file=sys.stderr, dynamic_ncols=True)
+
+    def on_step(step: int, loss: float, done: float) -> None:
+        bar.set_postfix(loss=f"{loss:.3f}", progress=f"{done:.0%}", refresh=False)  # shown by the update
+        bar.update(1)
+
+    return bar, on_step
+
+
+def _echo_summary(summary: dict) -> None:
     m = summary["dev_metrics"]
     typer.echo(
         f"model {summary['model_id']} (candidate), {summary['steps']} steps in {summary['train_minutes']} min: "

@@ -16,7 +16,7 @@ from evaluation.synthetic import select_records
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.embedder import Embedder, load_embedder
 from models.generator import HFGenerator, ensure_base_model
-from models.policy import default_policy
+from models.policy import AnswerPolicy, default_policy
 from models.registry import register_base, register_model
 from training.config import FinetuneConfig
 from training.train import train
@@ -51,15 +51,18 @@ def default_out_dir(settings: Settings, config: FinetuneConfig, train_sha256: st
     return settings.models_dir / f"ft-{config.method}-{key}-{train_sha256[:8]}"
 
 
-def _load_base(settings: Settings, base: ModelArtifact) -> tuple[Any, Any]:
+def load_base(settings: Settings) -> tuple[Any, Any, ModelArtifact]:
+    """The base generator to train (fp32), its tokenizer and its artifact, converted from the
+    GGUF file on first use (``models.generator.ensure_base_model``)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    base = ensure_base_model(settings)
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
     # fp32: this kind of CPU (no AVX-512 BF16) runs bf16 autocast several times slower.
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32)
-    return model, AutoTokenizer.from_pretrained(base.path)
+    return model, AutoTokenizer.from_pretrained(base.path), base
 
 
 def _save(model: Any, tokenizer: Any, folder: Path, method: str) -> ModelArtifact:
@@ -67,6 +70,51 @@ def _save(model: Any, tokenizer: Any, folder: Path, method: str) -> ModelArtifac
     target.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return ModelArtifact(path=folder, sha256=weights_sha256(folder))
+
+
+def _measure_on_dev(
+    settings: Settings,
+    model: Any,
+    tokenizer: Any,
+    dev: list[dict],
+    config: FinetuneConfig,
+    embedder: Embedder | None,
+    progress: Callable,
+) -> tuple[dict, AnswerPolicy]:
+    """``dev_metrics`` of the trained model as it is served (a LoRA model merged), through the
+    answer function, and the answer policy calibrated on dev."""
+    if config.method == "lora":
+        model = model.merge_and_unload()
+    return dev_metrics(
+        HFGenerator(model.eval(), tokenizer),
+        embedder or load_embedder(settings),
+        dev,
+        policy=default_policy(settings),
+        limit=config.dev_limit,
+        seed=config.seed,
+        progress=progress,
+    )
+
+
+def _register(
+    settings: Settings, summary: dict, name: str, method: str, artifact: ModelArtifact, base: ModelArtifact
+) -> int:
+    """Register the saved model (and its base) as a candidate with its run summary; its id."""
+    with connection(settings) as conn:
+        parent = register_base(conn, base)
+        model_id = register_model(
+            conn,
+            name=name,
+            kind="adapter" if method == "lora" else "full",
+            path=artifact.path,
+            sha256=artifact.sha256,
+            parent_id=parent.id,
+            metrics=summary["dev_metrics"],
+            config={k: v for k, v in summary.items() if k != "losses"},
+            policy=summary["policy"],
+        )
+        conn.commit()
+    return model_id
 
 
 def run_finetune(
@@ -84,28 +132,16 @@ def run_finetune(
     """Train the base generator (or ``loaded``: a model, its tokenizer and the artifact it was
     loaded from), calibrate its answer policy and measure it on dev (``dev_metrics``, through
     the answer function serving uses), save and register; returns the run summary (also saved
-    as ``finetune.json`` in the artifact folder). ``embedder`` replaces MiniLM for the gate."""
-    if loaded is None:
-        base = ensure_base_model(settings)
-        loaded = (*_load_base(settings, base), base)
-    model, tokenizer, base = loaded
+    as ``finetune.json`` in the artifact folder). ``loaded`` and ``embedder`` (MiniLM, for the
+    gate) replace the real models (tests; the CLI leaves them out)."""
+    model, tokenizer, base = load_base(settings) if loaded is None else loaded
     records, dropped = training_records(train_path, config.synthetic)
     dev = read_jsonl(dev_path)
     train_sha256 = file_sha256(train_path)
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
     artifact = _save(model, tokenizer, out_dir / "model", config.method)
-    if config.method == "lora":  # served merged (models.generator.load_model): measure it so
-        model = model.merge_and_unload()
-    metrics, policy = dev_metrics(
-        HFGenerator(model.eval(), tokenizer),
-        embedder or load_embedder(settings),
-        dev,
-        policy=default_policy(settings),
-        limit=config.dev_limit,
-        seed=config.seed,
-        progress=progress,
-    )
+    metrics, policy = _measure_on_dev(settings, model, tokenizer, dev, config, embedder, progress)
     summary = {
         "config": config.to_dict(),
         "train_data": {
@@ -124,18 +160,5 @@ def run_finetune(
         "policy": policy.to_dict(),
     }
     (artifact.path / RUN_FILE).write_text(json.dumps(summary, indent=2) + "\n")
-    with connection(settings) as conn:
-        parent = register_base(conn, base)
-        summary["model_id"] = register_model(
-            conn,
-            name=out_dir.name,
-            kind="adapter" if config.method == "lora" else "full",
-            path=artifact.path,
-            sha256=artifact.sha256,
-            parent_id=parent.id,
-            metrics=metrics,
-            config={k: v for k, v in summary.items() if k != "losses"},
-            policy=policy.to_dict(),
-        )
-        conn.commit()
+    summary["model_id"] = _register(settings, summary, out_dir.name, config.method, artifact, base)
     return summary

@@ -1,4 +1,5 @@
 import psycopg
+import pytest
 
 from core.migrate import applied_versions, available_migrations, migrate, schema_version
 
@@ -45,9 +46,8 @@ def test_failed_migration_rolls_back_and_is_not_recorded(database_url, tmp_path)
     (folder / "001_ok.sql").write_text("CREATE TABLE a (id int);")
     (folder / "002_broken.sql").write_text("CREATE TABLE b (id int); SELECT no_such_function();")
     with psycopg.connect(database_url) as conn:
-        try:
+        with pytest.raises(psycopg.errors.UndefinedFunction, match="no_such_function"):
             migrate(conn, folder=folder)
-        except psycopg.Error:
-            pass
         assert applied_versions(conn) == {1}
+        assert conn.execute("SELECT to_regclass('a')").fetchone()[0] == "a"
         assert conn.execute("SELECT to_regclass('b')").fetchone()[0] is None

@@ -7,6 +7,7 @@ from cli.main import app
 from core.errors import InputError
 from evaluation.squad import read_squad
 from models.artifact import file_sha256
+from tests.stand_ins import HashingEmbedder
 from tests.training.feedback_fixtures import three_exchanges, write_exchanges
 from training.build_qa import build_qa
 from training.records import RecordOptions
@@ -50,7 +51,11 @@ def test_hard_negatives_stay_on_their_side_of_the_split(squad_jsonl, tmp_path):
         assert not any(p["source"].startswith(dev_prefixes) for p in record["passages"])
 
 
-def test_cli_prints_the_manifest(squad_jsonl, tmp_path):
+def test_cli_prints_the_manifest(squad_jsonl, tmp_path, settings, monkeypatch):
+    import evaluation.corpus
+
+    monkeypatch.setattr(evaluation.corpus, "load_embedder", lambda settings: HashingEmbedder())  # hard negatives
+    env = {"RAG_DATA_DIR": str(settings.data_dir), "RAG_DATABASE_URL": settings.database_url}
     feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
     args = [
         "data",
@@ -63,13 +68,15 @@ def test_cli_prints_the_manifest(squad_jsonl, tmp_path):
         str(feedback),
         "--json",
     ]
-    result = CliRunner().invoke(app, args)
+    result = CliRunner().invoke(app, args, env=env)
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
     assert manifest["counts"]["train"]["records"] > 0 and manifest["feedback"]["records"] == 2
-    excluded = CliRunner().invoke(app, [*args, "--synthetic", "exclude"])
+    assert manifest["parameters"]["hard_negatives"] == 1
+    assert (settings.data_dir / "qa_corpus").is_dir()  # the paragraphs were ingested for the search
+    excluded = CliRunner().invoke(app, [*args, "--synthetic", "exclude"], env=env)
     assert excluded.exit_code == 0 and json.loads(excluded.stdout)["feedback"]["records"] == 0
-    bad = CliRunner().invoke(app, [*args, "--synthetic", "no"])
+    bad = CliRunner().invoke(app, [*args, "--synthetic", "no"], env=env)
     assert bad.exit_code != 0 and "unknown --synthetic 'no'" in str(bad.exception)
 
 
