@@ -15,6 +15,7 @@ from service.limits import BodyLimitMiddleware
 from service.metrics import Metrics, MetricsMiddleware
 from service.routes import admin, feedback, generate, logs, ops, search
 from service.services import open_services
+from service.web.routes import install_web
 
 
 def create_app(settings: Settings, *, searcher=None, generator=None) -> FastAPI:
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, searcher=None, generator=None) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     for module in (generate, search, feedback, logs, ops, admin):
         app.include_router(module.router)
+    install_web(app)
     app.openapi = partial(openapi_with_limits, app, settings)
     return app
 

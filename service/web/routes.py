@@ -1,0 +1,81 @@
+"""The web app's routes: server-rendered pages (``GET /``: Ask), the static files under
+``/static`` (shipped in the package, nothing from the network), and two small JSON helpers the
+pages call with the tab's key: ``GET /web/api/me`` (the key's role and what it may do, so a page
+offers only that) and ``GET /web/api/passages/{chunk_id}`` (a cited passage inside its source
+text). The pages themselves need no key: every action they offer is checked by the API."""
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Path as PathParam
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+
+from core.errors import NotFoundError
+from service.access import ALLOWED, Action, may
+from service.deps import ServicesDep, require
+from service.keys import ApiKey
+from service.schemas import BIGINT_MAX
+from service.web.passages import passage_view
+
+WEB_DIR = Path(__file__).parent
+templates = Jinja2Templates(directory=WEB_DIR / "templates")
+router = APIRouter(include_in_schema=False)
+
+# Any valid key may ask who it is: every role may search.
+AnyKey = Annotated[ApiKey, Depends(require(Action.search))]
+
+
+class KeyInfo(BaseModel):
+    name: str | None
+    role: str
+    collections: list[str] | None = Field(description="The collections the key may read; null: all.")
+    may: list[str] = Field(description="The actions the role allows (search, generate, feedback, logs, delete).")
+
+
+class PassageResponse(BaseModel):
+    chunk_id: int
+    source: str
+    collection: str
+    metadata: dict
+    pages: list[int]
+    span: tuple[int, int]
+    context: str
+    context_start: int
+    mark: tuple[int, int]
+    more_before: bool
+    more_after: bool
+
+
+@router.get("/", response_class=HTMLResponse)
+def ask_page(request: Request) -> HTMLResponse:
+    """The Ask page: a question box, the streamed answer with its citations, the rating."""
+    return templates.TemplateResponse(request, "ask.html", {"page": "ask", "title": "Ask"})
+
+
+@router.get("/web/api/me", response_model=KeyInfo)
+def me(key: AnyKey) -> KeyInfo:
+    """The calling key's role and the actions it allows."""
+    allowed = [action.value for action in ALLOWED if may(key.role, action)]
+    return KeyInfo(name=key.name, role=key.role.value, collections=key.collections, may=allowed)
+
+
+@router.get("/web/api/passages/{chunk_id}", response_model=PassageResponse)
+def passage(
+    chunk_id: Annotated[int, PathParam(ge=1, le=BIGINT_MAX)], services: ServicesDep, key: AnyKey
+) -> PassageResponse:
+    """A chunk the key may read, with its source text around it and its span in that text."""
+    with services.pool.connection() as conn:
+        view = passage_view(conn, chunk_id, key.collections)
+    if view is None:
+        raise NotFoundError(f"chunk_id: no passage {chunk_id} that this key may read; it may have been deleted.")
+    return PassageResponse(**view.__dict__)
+
+
+def install_web(app: FastAPI) -> None:
+    """Mount the pages, their JSON helpers and the static files on ``app``."""
+    app.include_router(router)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static", check_dir=True), name="static")

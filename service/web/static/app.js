@@ -1,0 +1,117 @@
+// Shared by every page: the API key (kept in sessionStorage, for this tab only), calls to the
+// API with it, readable error messages, and showing only what the key's role may do.
+"use strict";
+
+const RAG = (() => {
+  const STORAGE = "rag.api_key";
+  const listeners = [];
+  let keyInfo = null;
+  let checkTimer = null;
+
+  class ApiFailure extends Error {}
+
+  const keyInput = () => document.querySelector('input[name="api_key"]');
+  const key = () => (keyInput()?.value || "").trim();
+
+  function headers(extra = {}) {
+    return { Authorization: `Bearer ${key()}`, ...extra };
+  }
+
+  // The message of an error response ({"error": {"message"}}), never raw JSON or a trace.
+  async function readableError(response) {
+    let message = "";
+    try {
+      const body = await response.json();
+      message = body?.error?.message || "";
+    } catch (_) {
+      // not JSON: fall through to the status line
+    }
+    if (!message) message = `the server answered ${response.status} ${response.statusText || ""}`.trim();
+    const prefix = { 401: "Key not accepted", 403: "Not allowed", 429: "Too many requests" }[response.status];
+    return prefix ? `${prefix}: ${message}` : capitalize(message);
+  }
+
+  function capitalize(text) {
+    return text.charAt(0).toUpperCase() + text.slice(1);
+  }
+
+  // fetch with the key; resolves to the Response when ok, throws ApiFailure with a readable message.
+  async function call(path, { method = "GET", body } = {}) {
+    if (!key()) throw new ApiFailure("Enter an API key first (at the top of the page).");
+    const init = { method, headers: headers(body ? { "Content-Type": "application/json" } : {}) };
+    if (body) init.body = JSON.stringify(body);
+    let response;
+    try {
+      response = await fetch(path, init);
+    } catch (_) {
+      throw new ApiFailure("Could not reach the server; check that `rag serve` is running.");
+    }
+    if (!response.ok) throw new ApiFailure(await readableError(response));
+    return response;
+  }
+
+  async function json(path, options) {
+    return (await call(path, options)).json();
+  }
+
+  function may(action) {
+    return Boolean(keyInfo && keyInfo.may.includes(action));
+  }
+
+  // Elements marked data-requires="action" are shown only when the key's role allows it.
+  function applyRole() {
+    for (const element of document.querySelectorAll("[data-requires]")) {
+      element.hidden = !may(element.dataset.requires);
+    }
+    listeners.forEach((listener) => listener(keyInfo));
+  }
+
+  function setStatus(text, isError = false) {
+    const status = document.getElementById("key-status");
+    status.textContent = text;
+    status.classList.toggle("error", isError);
+  }
+
+  async function checkKey() {
+    keyInfo = null;
+    if (!key()) {
+      setStatus("Enter an API key (kept for this tab only).");
+      applyRole();
+      return;
+    }
+    try {
+      keyInfo = await json("/web/api/me");
+      const scope = keyInfo.collections ? `collections ${keyInfo.collections.join(", ")}` : "every collection";
+      setStatus(`${capitalize(keyInfo.role)} key${keyInfo.name ? ` “${keyInfo.name}”` : ""}: ${scope}.`);
+    } catch (failure) {
+      setStatus(failure.message, true);
+    }
+    applyRole();
+  }
+
+  function onKeyInput() {
+    sessionStorage.setItem(STORAGE, key());
+    clearTimeout(checkTimer);
+    checkTimer = setTimeout(checkKey, 250);
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    const input = keyInput();
+    input.value = sessionStorage.getItem(STORAGE) || "";
+    input.addEventListener("input", onKeyInput);
+    document.getElementById("key-form").addEventListener("submit", (event) => {
+      event.preventDefault();
+      onKeyInput();
+    });
+    checkKey();
+  });
+
+  return {
+    ApiFailure,
+    call,
+    json,
+    may,
+    keyInfo: () => keyInfo,
+    onRole: (listener) => listeners.push(listener),
+  };
+})();
