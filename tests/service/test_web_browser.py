@@ -1,0 +1,200 @@
+"""The web app in a real browser: headless Chromium (Debian's chromium and chromium-driver, which
+scripts/setup.sh installs) driven by Selenium against `rag serve` on 127.0.0.1, over the demo
+corpus ingested into a fresh data dir, answered by the real model. Screenshots of each step go
+to RAG_WEB_SCREENSHOTS (e.g. docs/screenshots), else to a pytest temporary folder."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.slow
+webdriver = pytest.importorskip("selenium.webdriver")
+
+from selenium.webdriver.chrome.service import Service as ChromeService  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+DEMO = Path(__file__).parents[2] / "data" / "demo"
+QUESTION = "How does hybrid search combine keyword and vector results?"
+RAG = str(Path(sys.executable).with_name("rag"))
+ANSWER_WAIT = 300  # seconds: the real model on 2 cores, maybe after converting its weights
+
+
+def rag(env: dict, *args: str) -> str:
+    """Run the CLI and return its stdout; fail with its stderr."""
+    done = subprocess.run([RAG, *args], env=env, capture_output=True, text=True, timeout=1800)
+    assert done.returncode == 0, f"rag {' '.join(args)}: {done.stderr[-2000:]}"
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_health(base_url: str, server: subprocess.Popen, seconds: float = 600) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert server.poll() is None, "rag serve exited early"
+        try:
+            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    pytest.fail("rag serve did not answer /health in time")
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    """`rag serve` over data/demo in a fresh data dir: (base URL, {role: key})."""
+    env = {k: v for k, v in os.environ.items() if k != "RAG_DATABASE_URL"}
+    env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("web") / "data")
+    rag(env, "ingest", str(DEMO), "--collection", "demo")
+    keys = {
+        role: rag(env, "keys", "create", "--role", role, "--name", f"web-{role}").strip().splitlines()[-1]
+        for role in ("user", "reader")
+    }
+    port = free_port()
+    server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_health(base_url, server)
+        yield base_url, keys
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    chromium, driver_path = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver_path):
+        pytest.skip("needs chromium and chromedriver (scripts/setup.sh installs them when run as root)")
+    os.environ.setdefault("SE_AVOID_STATS", "true")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=ChromeService(executable_path=driver_path), options=options)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory) -> Path:
+    folder = Path(os.environ.get("RAG_WEB_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def open_with_key(browser, base_url: str, key: str) -> None:
+    """A fresh tab state: the Ask page with ``key`` typed into the key field."""
+    browser.get(base_url)
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    field = browser.find_element(By.NAME, "api_key")
+    field.clear()
+    field.send_keys(key)
+
+
+def ask(browser, question: str) -> None:
+    """Ask ``question``, counting the changes of the answer while it streams (window.streamed)."""
+    browser.execute_script(
+        "window.streamed = 0; new MutationObserver(() => {"
+        " if (document.querySelector('#answer .streaming')?.textContent) window.streamed += 1;"
+        "}).observe(document.getElementById('answer'), {childList: true, subtree: true, characterData: true});"
+    )
+    query = browser.find_element(By.CSS_SELECTOR, "form#ask [name=query]")
+    query.send_keys(question)
+    browser.find_element(By.CSS_SELECTOR, "form#ask [type=submit]").click()
+
+
+def wait(browser, seconds: float = 30) -> WebDriverWait:
+    return WebDriverWait(browser, seconds)
+
+
+def test_a_user_asks_sees_the_answer_stream_opens_a_citation_and_rates_it(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, base_url, keys["user"])
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "ask")))
+    ask(browser, QUESTION)
+    citation = wait(browser, ANSWER_WAIT).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#answer a.citation")))
+    assert browser.execute_script("return window.streamed") >= 2, "the answer arrived in one piece"
+    assert citation.text.startswith("[") and citation.text.endswith("]")
+    browser.save_screenshot(str(screenshots / "ask-answer.png"))
+
+    citation.click()
+    mark = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#passage mark")))
+    assert len(mark.text) > 20
+    assert "demo" in browser.find_element(By.CSS_SELECTOR, "#passage .source-facts").text
+    browser.save_screenshot(str(screenshots / "ask-passage.png"))
+
+    browser.find_element(By.CSS_SELECTOR, "form#feedback input[name=score][value='4']").click()
+    browser.find_element(By.CSS_SELECTOR, "form#feedback textarea[name=comment]").send_keys("Clear and cited.")
+    browser.find_element(By.CSS_SELECTOR, "form#feedback [type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "feedback-status"), "Thanks"))
+    browser.save_screenshot(str(screenshots / "ask-rated.png"))
+
+
+def test_a_follow_up_continues_the_session_as_a_thread(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, base_url, keys["user"])
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "ask")))
+    for question in (QUESTION, "And how are the two rankings fused?"):
+        ask(browser, question)
+        wait(browser, ANSWER_WAIT).until(
+            lambda b: (
+                b.find_elements(By.CSS_SELECTOR, "#answer .answer-text:not(.streaming)")
+                and b.find_element(By.ID, "ask-submit").is_enabled()
+            )
+        )
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#thread > li")) == 1
+    assert "fused" in browser.find_element(By.CSS_SELECTOR, "#answer .question").text
+    browser.save_screenshot(str(screenshots / "ask-thread.png"))
+
+
+def test_a_reader_key_is_not_offered_ask_and_the_key_stays_for_the_tab(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, base_url, keys["reader"])
+    notice = wait(browser).until(EC.visibility_of_element_located((By.ID, "ask-unavailable")))
+    assert "reader" in notice.text
+    assert not browser.find_element(By.ID, "ask").is_displayed()
+    browser.refresh()
+    assert browser.find_element(By.NAME, "api_key").get_attribute("value") == keys["reader"]
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "ask-unavailable")))
+    browser.save_screenshot(str(screenshots / "reader.png"))
+
+
+def test_a_bad_key_gets_a_readable_message(served, browser, screenshots):
+    base_url, _ = served
+    open_with_key(browser, base_url, "rag_not-a-key")
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "key-status"), "Key not accepted"))
+    status = browser.find_element(By.ID, "key-status").text
+    assert "{" not in status and "Traceback" not in status
+    assert not browser.find_element(By.ID, "ask").is_displayed()
+    browser.save_screenshot(str(screenshots / "bad-key.png"))
+
+
+def test_the_page_fits_a_narrow_window(served, browser, screenshots):
+    base_url, keys = served
+    browser.set_window_size(390, 844)
+    try:
+        open_with_key(browser, base_url, keys["user"])
+        wait(browser).until(EC.visibility_of_element_located((By.ID, "ask")))
+        assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+        browser.save_screenshot(str(screenshots / "narrow.png"))
+    finally:
+        browser.set_window_size(1280, 900)
