@@ -1,9 +1,9 @@
-"""The model guard of ``tests/conftest.py``: in a test not marked slow, loading real weights
+"""The model guard (``tests/model_guard.py``): in a test not marked slow, loading real weights
 fails with the test's name and the fix, through any binding; a tiny model a test saved loads."""
 
 import pytest
 
-from tests.conftest import _ModelGuard
+from tests.model_guard import _ModelGuard
 from tests.training.finetune_fixtures import tiny_model, tiny_tokenizer
 
 FIX = "is not marked slow: mark it @pytest.mark.slow or pass a stand-in"
