@@ -13,7 +13,9 @@ from evaluation.retrieval import (
     search_depth,
     source_filters,
 )
+from retrieval.base import SearchHit
 from retrieval.filters import collection_filter, synthetic_filter
+from tests.stand_ins import FixedSearcher
 
 
 def test_document_id_is_the_uri_fragment():
@@ -37,25 +39,13 @@ def test_modes_metrics_and_depth():
     assert search_depth(10) == 200
 
 
-class RecordingSearcher:
-    """Answers every query with one hit and keeps the filters it was asked with."""
-
-    def __init__(self):
-        self.filters = []
-
-    def search(self, query, *, k, mode, filters):
-        from retrieval.base import SearchHit
-
-        self.filters.append(filters)
-        return [SearchHit(1, "file:///c.jsonl#d1", "beir-tiny", "text", (0, 4), {}, 1.0)]
-
-
 def test_synthetic_exclude_filters_every_query_to_sources_not_marked_synthetic():
     assert source_filters("include") == [] and source_filters("exclude") == [synthetic_filter(False)]
     with pytest.raises(InputError, match="--synthetic 'no'"):
         source_filters("no")
     dataset = BeirDataset(Path("tiny"), Path("tiny/corpus.jsonl"), {"1": "a", "2": "b"}, {"1": {"d1": 1}})
-    searcher = RecordingSearcher()
+    hit = SearchHit(1, "file:///c.jsonl#d1", "beir-tiny", "text", (0, 4), {}, 1.0)
+    searcher = FixedSearcher([hit])
     run = document_run(searcher, dataset, "bm25", 10, {}, show_progress=False, filters=source_filters("exclude"))
     assert run == {"1": {"d1": 0.0}, "2": {"d1": 0.0}}
-    assert searcher.filters == [[collection_filter(["beir-tiny"]), synthetic_filter(False)]] * 2
+    assert [c["filters"] for c in searcher.calls] == [[collection_filter(["beir-tiny"]), synthetic_filter(False)]] * 2

@@ -5,17 +5,10 @@ import json
 from pathlib import Path
 
 from models.prompt import render_prompt
+from tests.stand_ins import ChatTokenizer
 
 QUESTION = "When was the mill built?"
 PASSAGES = ["The mill was built in 1820\nby   Jane Smith.", "Beta mountain was first climbed in 1901."]
-
-
-class ChatML:
-    """SmolLM2's chat template, as much of it as ``render_prompt`` needs."""
-
-    def apply_chat_template(self, messages, tokenize, add_generation_prompt):
-        turns = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return turns + ("<|im_start|>assistant\n" if add_generation_prompt else "")
 
 
 def exchange(log_id: int, answer: str, *, refused: bool = False, prompted: bool = True) -> dict:
@@ -27,7 +20,7 @@ def exchange(log_id: int, answer: str, *, refused: bool = False, prompted: bool 
         "session_id": "s1",
         "query": "and the mill?",
         "rewritten_query": f" {QUESTION} ",
-        "prompt": render_prompt(QUESTION, PASSAGES, ChatML()) if prompted else None,
+        "prompt": render_prompt(QUESTION, PASSAGES, ChatTokenizer()) if prompted else None,
         "answer": answer,
         "citations": [{"n": 1, "chunk_id": 41, "source": "file:///docs/mill.txt", "span": [0, 40]}],
         "invalid_citations": [],
