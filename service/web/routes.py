@@ -1,4 +1,4 @@
-"""The web app's routes: server-rendered pages (``GET /``: Ask), the static files under
+"""The web app's routes: server-rendered pages (``GET /``: Ask; ``GET /web/search``), the static files under
 ``/static`` (shipped in the package, nothing from the network), and two small JSON helpers the
 pages call with the tab's key: ``GET /web/api/me`` (the key's role and what it may do, so a page
 offers only that) and ``GET /web/api/passages/{chunk_id}`` (a cited passage inside its source
@@ -54,6 +54,12 @@ class PassageResponse(BaseModel):
 def ask_page(request: Request) -> HTMLResponse:
     """The Ask page: a question box, the streamed answer with its citations, the rating."""
     return templates.TemplateResponse(request, "ask.html", {"page": "ask", "title": "Ask"})
+
+
+@router.get("/web/search", response_class=HTMLResponse)
+def search_page(request: Request) -> HTMLResponse:
+    """The Search page: hybrid, BM25 or dense results with both scores, and filters."""
+    return templates.TemplateResponse(request, "search.html", {"page": "search", "title": "Search"})
 
 
 @router.get("/web/api/me", response_model=KeyInfo)

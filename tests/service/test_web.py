@@ -43,11 +43,15 @@ class Elements(HTMLParser):
         ]
 
 
-@pytest.fixture
-def page(client) -> Elements:
-    response = client.get("/")
+def get_page(client, path: str) -> Elements:
+    response = client.get(path)
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     return Elements(response.text)
+
+
+@pytest.fixture
+def page(client) -> Elements:
+    return get_page(client, "/")
 
 
 def test_the_ask_page_carries_the_contract_hooks(page):
@@ -61,13 +65,27 @@ def test_the_ask_page_carries_the_contract_hooks(page):
     assert page.select("aside", id="passage")
 
 
-def test_every_form_field_has_a_label(page):
+def test_the_search_page_offers_the_modes_and_filters(client):
+    search = get_page(client, "/web/search")
+    assert search.select("input", name="query", inside="search")
+    assert {a["value"] for a in search.select("option", inside="search")} == {"hybrid", "bm25", "dense"}
+    for name in ("k", "collection", "uri_prefix", "metadata"):
+        assert search.select("input", name=name, inside="search"), name
+    assert search.select("ol", id="results") and search.select("aside", id="passage")
+    assert search.select("a", href="/web/search", **{"aria-current": "page", "data-requires": "search"})
+
+
+@pytest.mark.parametrize("path", ["/", "/web/search"])
+def test_every_form_field_has_a_label(client, path):
+    page = get_page(client, path)
     labelled = {a["for"] for a in page.select("label") if "for" in a}
-    fields = [a for tag in ("input", "textarea") for a in page.select(tag) if a.get("type") != "radio"]
+    fields = [a for tag in ("input", "textarea", "select") for a in page.select(tag) if a.get("type") != "radio"]
     assert fields and all(a.get("id") in labelled for a in fields)
 
 
-def test_the_page_loads_its_scripts_and_styles_from_the_app(client, page):
+@pytest.mark.parametrize("path", ["/", "/web/search"])
+def test_the_page_loads_its_scripts_and_styles_from_the_app(client, path):
+    page = get_page(client, path)
     assets = [a["src"] for a in page.select("script")] + [a["href"] for a in page.select("link", rel="stylesheet")]
     assert len(assets) >= 4
     for asset in assets:

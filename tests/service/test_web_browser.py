@@ -169,12 +169,13 @@ def test_a_follow_up_continues_the_session_as_a_thread(served, browser, screensh
 def test_a_reader_key_is_not_offered_ask_and_the_key_stays_for_the_tab(served, browser, screenshots):
     base_url, keys = served
     open_with_key(browser, base_url, keys["reader"])
-    notice = wait(browser).until(EC.visibility_of_element_located((By.ID, "ask-unavailable")))
-    assert "reader" in notice.text
+    reader_notice = EC.text_to_be_present_in_element((By.ID, "ask-unavailable"), "A reader key may not ask")
+    wait(browser).until(reader_notice)
+    assert browser.find_element(By.ID, "ask-unavailable").is_displayed()
     assert not browser.find_element(By.ID, "ask").is_displayed()
     browser.refresh()
     assert browser.find_element(By.NAME, "api_key").get_attribute("value") == keys["reader"]
-    wait(browser).until(EC.visibility_of_element_located((By.ID, "ask-unavailable")))
+    wait(browser).until(reader_notice)
     browser.save_screenshot(str(screenshots / "reader.png"))
 
 
@@ -198,3 +199,24 @@ def test_the_page_fits_a_narrow_window(served, browser, screenshots):
         browser.save_screenshot(str(screenshots / "narrow.png"))
     finally:
         browser.set_window_size(1280, 900)
+
+
+def test_search_shows_both_scores_opens_a_result_and_explains_a_bad_filter(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, f"{base_url}/web/search", keys["reader"])
+    form = wait(browser).until(EC.visibility_of_element_located((By.ID, "search")))
+    assert not browser.find_element(By.CSS_SELECTOR, "nav a[href='/']").is_displayed()
+    form.find_element(By.NAME, "query").send_keys("reciprocal rank fusion")
+    form.find_element(By.CSS_SELECTOR, "#search-mode option[value='bm25']").click()
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    first = wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#results > li")))
+    scores = first.find_element(By.CSS_SELECTOR, ".scores").text
+    assert scores.startswith("bm25 ") and "dense" in scores
+    first.find_element(By.CSS_SELECTOR, "button.open-passage").click()
+    wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#passage mark")))
+    browser.save_screenshot(str(screenshots / "search.png"))
+
+    form.find_element(By.NAME, "metadata").send_keys("lang")
+    form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    error = wait(browser).until(EC.visibility_of_element_located((By.ID, "search-error")))
+    assert "key=value" in error.text and "{" not in error.text

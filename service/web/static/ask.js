@@ -203,10 +203,10 @@
 
   function explainRole(info) {
     const notice = byId("ask-unavailable");
-    notice.hidden = !info || RAG.may("generate");
-    if (info && !RAG.may("generate")) {
-      notice.textContent = `A ${info.role} key may not ask questions; use a user or admin key.`;
-    }
+    notice.hidden = RAG.may("generate");
+    notice.textContent = info
+      ? `A ${info.role} key may not ask questions; use a user or admin key.`
+      : "Enter a user or admin API key at the top of the page to ask questions.";
   }
 
   document.addEventListener("DOMContentLoaded", () => {
