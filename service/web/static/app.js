@@ -1,5 +1,5 @@
 // Shared by every page: the API key (kept in sessionStorage, for this tab only), calls to the
-// API with it, readable error messages, and showing only what the key's role may do.
+// API with it, readable error messages, and showing only what the key's role may do; small DOM helpers.
 "use strict";
 
 const RAG = (() => {
@@ -54,14 +54,28 @@ const RAG = (() => {
     return (await call(path, options)).json();
   }
 
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // Show ``message`` in the alert box ``id``; an empty message hides it.
+  function showAlert(id, message) {
+    const box = document.getElementById(id);
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
   function may(action) {
     return Boolean(keyInfo && keyInfo.may.includes(action));
   }
 
   // Elements marked data-requires="action" are shown only when the key's role allows it.
   function applyRole() {
-    for (const element of document.querySelectorAll("[data-requires]")) {
-      element.hidden = !may(element.dataset.requires);
+    for (const node of document.querySelectorAll("[data-requires]")) {
+      node.hidden = !may(node.dataset.requires);
     }
     listeners.forEach((listener) => listener(keyInfo));
   }
@@ -109,9 +123,11 @@ const RAG = (() => {
   return {
     ApiFailure,
     call,
+    element,
     json,
     may,
     keyInfo: () => keyInfo,
     onRole: (listener) => listeners.push(listener),
+    showAlert,
   };
 })();

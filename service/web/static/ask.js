@@ -11,18 +11,9 @@
 
   const byId = (id) => document.getElementById(id);
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const element = RAG.element;
 
-  function showError(message) {
-    const box = byId("ask-error");
-    box.textContent = message || "";
-    box.hidden = !message;
-  }
+  const showError = (message) => RAG.showAlert("ask-error", message);
 
   // Move the current turn (if any) into the thread and start a new one in #answer.
   function startTurn(question) {

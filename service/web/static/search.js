@@ -5,18 +5,9 @@
 (() => {
   const byId = (id) => document.getElementById(id);
 
-  function element(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
+  const element = RAG.element;
 
-  function showError(message) {
-    const box = byId("search-error");
-    box.textContent = message || "";
-    box.hidden = !message;
-  }
+  const showError = (message) => RAG.showAlert("search-error", message);
 
   // "lang=en, team=search" -> {lang: "en", team: "search"}; throws on an entry without "=".
   function parseMetadata(text) {
