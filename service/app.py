@@ -13,7 +13,8 @@ from core.settings import Settings
 from service.errors import UnexpectedErrorMiddleware, error_responses, install_error_handlers
 from service.limits import BodyLimitMiddleware
 from service.metrics import Metrics, MetricsMiddleware
-from service.routes import admin, feedback, generate, logs, ops, search
+from service.openai_errors import install_openai_errors
+from service.routes import admin, feedback, generate, logs, openai, ops, search
 from service.services import open_services
 from service.web.routes import install_web
 
@@ -38,10 +39,11 @@ def create_app(settings: Settings, *, searcher=None, generator=None) -> FastAPI:
         responses=error_responses(500),
     )
     install_error_handlers(app)
+    install_openai_errors(app)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    for module in (generate, search, feedback, logs, ops, admin):
+    for module in (generate, search, feedback, logs, ops, admin, openai):
         app.include_router(module.router)
     install_web(app)
     app.openapi = partial(openapi_with_limits, app, settings)
