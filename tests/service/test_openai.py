@@ -98,6 +98,16 @@ def test_stream_sends_chunks_then_finish_reason_usage_and_grounding_then_done(cl
     assert all("rag" not in c and c["choices"][0].get("finish_reason") is None for c in chunks[:-1])
 
 
+def test_a_failure_mid_stream_ends_with_an_openai_shaped_error_and_no_done(client, auth, searcher, official):
+    searcher.hits = None  # slicing None fails inside the pipeline, after the response began
+    response = client.post("/v1/chat/completions", json={**CHAT, "stream": True}, headers=auth["user"])
+    role, failure = (json.loads(data) for data in data_lines(response.text))
+    assert role["choices"][0]["delta"]["role"] == "assistant"
+    assert failure["error"]["type"] == "server_error" and "error id" in failure["error"]["message"]
+    with pytest.raises(openai.APIError, match="error id"):
+        list(official.chat.completions.create(model="rag", messages=[QUESTION], stream=True))
+
+
 def test_max_tokens_caps_the_answer(client, auth):
     for field in ("max_tokens", "max_completion_tokens"):
         body = client.post("/v1/chat/completions", json={**CHAT, field: 2}, headers=auth["user"]).json()
