@@ -1,13 +1,15 @@
-"""The web app's routes: server-rendered pages (``GET /``: Ask; ``GET /web/search``), the static files under
-``/static`` (shipped in the package, nothing from the network), and two small JSON helpers the
-pages call with the tab's key: ``GET /web/api/me`` (the key's role and what it may do, so a page
-offers only that) and ``GET /web/api/passages/{chunk_id}`` (a cited passage inside its source
-text). The pages themselves need no key: every action they offer is checked by the API."""
+"""The web app's routes: server-rendered pages (``GET /``: Ask; ``/web/search``, ``/web/sources``,
+``/web/logs``, ``/web/models``), the static files under ``/static`` (shipped in the package,
+nothing from the network), and the JSON helpers the pages call with the tab's key: here
+``GET /web/api/me`` (the key's role and what it may do, so a page offers only that) and
+``GET /web/api/passages/{chunk_id}`` (a cited passage inside its source text); the Sources,
+Logs and Models pages' own in ``sources_api``, ``logs_api`` and ``models_api``. The pages
+themselves need no key: every read and action they offer is checked by its route."""
 
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
@@ -15,18 +17,23 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from core.errors import NotFoundError
-from service.access import ALLOWED, Action, may
-from service.deps import ServicesDep, require
-from service.keys import ApiKey
+from service.access import ALLOWED, may
+from service.deps import ServicesDep
 from service.schemas import BIGINT_MAX
+from service.web import sources_api
+from service.web.access import AnyKey
 from service.web.passages import passage_view
 
 WEB_DIR = Path(__file__).parent
 templates = Jinja2Templates(directory=WEB_DIR / "templates")
 router = APIRouter(include_in_schema=False)
 
-# Any valid key may ask who it is: every role may search.
-AnyKey = Annotated[ApiKey, Depends(require(Action.search))]
+# path -> (template, the page's name in the navigation, title)
+PAGES = {
+    "/": ("ask.html", "ask", "Ask"),
+    "/web/search": ("search.html", "search", "Search"),
+    "/web/sources": ("sources.html", "sources", "Sources"),
+}
 
 
 class KeyInfo(BaseModel):
@@ -50,16 +57,18 @@ class PassageResponse(BaseModel):
     more_after: bool
 
 
-@router.get("/", response_class=HTMLResponse)
-def ask_page(request: Request) -> HTMLResponse:
-    """The Ask page: a question box, the streamed answer with its citations, the rating."""
-    return templates.TemplateResponse(request, "ask.html", {"page": "ask", "title": "Ask"})
+def page_route(template: str, page: str, title: str):
+    """A route that renders ``template``; the page's script loads its data with the tab's key."""
+
+    def render(request: Request) -> HTMLResponse:
+        return templates.TemplateResponse(request, template, {"page": page, "title": title})
+
+    render.__name__ = f"{page}_page"
+    return render
 
 
-@router.get("/web/search", response_class=HTMLResponse)
-def search_page(request: Request) -> HTMLResponse:
-    """The Search page: hybrid, BM25 or dense results with both scores, and filters."""
-    return templates.TemplateResponse(request, "search.html", {"page": "search", "title": "Search"})
+for _path, (_template, _page, _title) in PAGES.items():
+    router.add_api_route(_path, page_route(_template, _page, _title), methods=["GET"], response_class=HTMLResponse)
 
 
 @router.get("/web/api/me", response_model=KeyInfo)
@@ -84,4 +93,6 @@ def passage(
 def install_web(app: FastAPI) -> None:
     """Mount the pages, their JSON helpers and the static files on ``app``."""
     app.include_router(router)
+    for module in (sources_api,):
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static", check_dir=True), name="static")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from service.web.passages import stitch
+from service.web.routes import PAGES
 from tests.service.http_checks import assert_error
 
 WEB = Path(__file__).parents[2] / "service" / "web"
@@ -75,7 +76,7 @@ def test_the_search_page_offers_the_modes_and_filters(client):
     assert search.select("a", href="/web/search", **{"aria-current": "page", "data-requires": "search"})
 
 
-@pytest.mark.parametrize("path", ["/", "/web/search"])
+@pytest.mark.parametrize("path", list(PAGES))
 def test_every_form_field_has_a_label(client, path):
     page = get_page(client, path)
     labelled = {a["for"] for a in page.select("label") if "for" in a}
@@ -83,7 +84,7 @@ def test_every_form_field_has_a_label(client, path):
     assert fields and all(a.get("id") in labelled for a in fields)
 
 
-@pytest.mark.parametrize("path", ["/", "/web/search"])
+@pytest.mark.parametrize("path", list(PAGES))
 def test_the_page_loads_its_scripts_and_styles_from_the_app(client, path):
     page = get_page(client, path)
     assets = [a["src"] for a in page.select("script")] + [a["href"] for a in page.select("link", rel="stylesheet")]

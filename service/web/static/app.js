@@ -61,6 +61,37 @@ const RAG = (() => {
     return node;
   }
 
+  function link(href, text) {
+    const anchor = element("a", "", text);
+    anchor.href = href;
+    return anchor;
+  }
+
+  // A table row of ``cells`` (strings, numbers or nodes); null/undefined shows as "—".
+  function row(cells) {
+    const tr = element("tr");
+    for (const cell of cells) {
+      const td = element("td");
+      td.append(cell instanceof Node ? cell : cell === null || cell === undefined ? "—" : String(cell));
+      tr.append(td);
+    }
+    return tr;
+  }
+
+  // Fill the <dl> ``list`` with [term, value] pairs (objects shown as JSON).
+  function facts(list, pairs) {
+    list.replaceChildren();
+    for (const [term, value] of pairs) {
+      const shown = value === null || value === undefined ? "—" : typeof value === "object" ? JSON.stringify(value) : value;
+      list.append(element("dt", "", term), element("dd", "", String(shown)));
+    }
+  }
+
+  const when = (iso) => (iso ? new Date(iso).toLocaleString() : "—");
+
+  // The message to show for a failed load: the API's own when it has one.
+  const failureText = (failure, what) => (failure instanceof ApiFailure ? failure.message : `${what} failed; reload the page.`);
+
   // Show ``message`` in the alert box ``id``; an empty message hides it.
   function showAlert(id, message) {
     const box = document.getElementById(id);
@@ -124,10 +155,15 @@ const RAG = (() => {
     ApiFailure,
     call,
     element,
+    facts,
+    failureText,
     json,
+    link,
     may,
     keyInfo: () => keyInfo,
     onRole: (listener) => listeners.push(listener),
+    row,
     showAlert,
+    when,
   };
 })();
