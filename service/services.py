@@ -48,4 +48,6 @@ def open_services(
             on_failure.callback(searcher.close)
         answerer = compose_answerer(settings, pool.connection, searcher=searcher, generator=generator)
         on_failure.pop_all()
-    return Services(settings, pool, searcher, answerer, metrics, RateLimiter(settings.rate_limit_per_minute))
+    return Services(
+        settings, pool, searcher, answerer, metrics, RateLimiter(pool.connection, settings.rate_limit_per_minute)
+    )
