@@ -38,7 +38,7 @@ def generate(
     request: GenerateRequest, services: ServicesDep, key: Annotated[ApiKey, Depends(require(Action.generate))]
 ) -> Any:
     """Answer the query from retrieved passages, citing them as [n]. Roles: user, admin."""
-    answer_request = _answer_request(request, services, key)
+    answer_request = answer_request_for(request, services, key)
     if request.stream:
         items = threaded_items(partial(services.answerer.stream, answer_request), services.generation_lock)
         return StreamingResponse(
@@ -48,10 +48,12 @@ def generate(
         )
     with services.generation_lock:
         result = services.answerer.answer(answer_request)
-    return _response(services, result)
+    return observed_response(services, result)
 
 
-def _answer_request(request: GenerateRequest, services: Services, key: ApiKey) -> AnswerRequest:
+def answer_request_for(request: GenerateRequest, services: Services, key: ApiKey) -> AnswerRequest:
+    """The pipeline request for ``request``, checked against the limits, the key's collections and
+    the session's owner (shared with ``/v1/chat/completions``)."""
     query, k = checked_query(request.query, services.settings), checked_k(request.k, services.settings)
     checked_filter_lists(request.filters, services.settings)
     with services.pool.connection() as conn:
@@ -70,7 +72,8 @@ def _answer_request(request: GenerateRequest, services: Services, key: ApiKey) -
     )
 
 
-def _response(services: Services, result: Any) -> GenerateResponse:
+def observed_response(services: Services, result: Any) -> GenerateResponse:
+    """``result`` as the response model, its timings and tokens counted in the metrics."""
     response = GenerateResponse.model_validate(result.to_json())
     services.metrics.observe_answer(
         retrieve_ms=response.timings.retrieve_ms,
@@ -84,4 +87,4 @@ def _response(services: Services, result: Any) -> GenerateResponse:
 def _encode(services: Services, item: Any) -> bytes:
     if isinstance(item, str):
         return sse("token", TokenEvent(text=item).model_dump())
-    return sse("done", _response(services, item).model_dump(mode="json"))
+    return sse("done", observed_response(services, item).model_dump(mode="json"))

@@ -56,7 +56,7 @@ from service.openai_schemas import (
     Usage,
     usage,
 )
-from service.routes.generate import _answer_request, _response
+from service.routes.generate import answer_request_for, observed_response
 from service.schemas import GenerateRequest, GenerateResponse
 from service.services import Services
 from service.streaming import StreamFailure, threaded_items
@@ -98,7 +98,7 @@ def chat_completions(
 ) -> Any:
     """A grounded answer to the last user message, as `/generate` gives it. Roles: user, admin."""
     generate_request = _generate_request(request, _collection(request.model, services))
-    answer_request = _answer_request(generate_request, services, key)
+    answer_request = answer_request_for(generate_request, services, key)
     head = _Head(id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model=request.model)
     if request.stream:
         items = threaded_items(partial(services.answerer.stream, answer_request), services.generation_lock)
@@ -108,7 +108,7 @@ def chat_completions(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
     with services.generation_lock:
-        response = _response(services, services.answerer.answer(answer_request))
+        response = observed_response(services, services.answerer.answer(answer_request))
     choice = Choice(message=AssistantMessage(content=response.answer))
     return ChatCompletion(**head.fields(), choices=[choice], usage=usage(response.tokens), rag=_rag(response))
 
@@ -229,6 +229,6 @@ async def _chunks(items: AsyncIterator[Any], head: _Head, services: Services) ->
         if isinstance(item, str):
             yield head.chunk(Delta(content=item))
         else:
-            response = _response(services, item)
+            response = observed_response(services, item)
             yield head.chunk(Delta(), finish_reason="stop", usage=usage(response.tokens), rag=_rag(response))
     yield _DONE
