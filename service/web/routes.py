@@ -20,7 +20,7 @@ from core.errors import NotFoundError
 from service.access import ALLOWED, may
 from service.deps import ServicesDep
 from service.schemas import BIGINT_MAX
-from service.web import models_api, sources_api
+from service.web import logs_api, models_api, sources_api
 from service.web.access import AnyKey
 from service.web.passages import passage_view
 
@@ -33,6 +33,7 @@ PAGES = {
     "/": ("ask.html", "ask", "Ask"),
     "/web/search": ("search.html", "search", "Search"),
     "/web/sources": ("sources.html", "sources", "Sources"),
+    "/web/logs": ("logs.html", "logs", "Logs"),
     "/web/models": ("models.html", "models", "Models"),
 }
 
@@ -94,6 +95,6 @@ def passage(
 def install_web(app: FastAPI) -> None:
     """Mount the pages, their JSON helpers and the static files on ``app``."""
     app.include_router(router)
-    for module in (sources_api, models_api):
+    for module in (sources_api, logs_api, models_api):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static", check_dir=True), name="static")
