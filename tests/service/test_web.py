@@ -161,3 +161,8 @@ def test_stitch_writes_overlaps_once_and_fills_gaps():
     assert stitch([]) == (0, "")
     assert stitch([(5, 10, "hello"), (8, 14, "lo wor"), (16, 18, "ld")]) == (5, "hello wor  ld")
     assert stitch([(0, 10, "abcdefghij"), (2, 4, "cd")]) == (0, "abcdefghij")
+
+
+def test_the_web_routes_stay_out_of_the_openapi_schema(client):
+    paths = client.get("/openapi.json").json()["paths"]
+    assert paths and not [path for path in paths if path.startswith("/web") or path == "/"]
