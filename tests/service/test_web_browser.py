@@ -62,7 +62,7 @@ def served(tmp_path_factory):
     rag(env, "ingest", str(DEMO), "--collection", "demo")
     keys = {
         role: rag(env, "keys", "create", "--role", role, "--name", f"web-{role}").strip().splitlines()[-1]
-        for role in ("user", "reader")
+        for role in ("user", "reader", "admin")
     }
     port = free_port()
     server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
@@ -126,6 +126,14 @@ def wait(browser, seconds: float = 30) -> WebDriverWait:
     return WebDriverWait(browser, seconds)
 
 
+def rate(browser, score: int, comment: str) -> None:
+    """Rate the current answer ``score`` with ``comment`` and wait for the thanks."""
+    browser.find_element(By.CSS_SELECTOR, f"form#feedback input[name=score][value='{score}']").click()
+    browser.find_element(By.CSS_SELECTOR, "form#feedback textarea[name=comment]").send_keys(comment)
+    browser.find_element(By.CSS_SELECTOR, "form#feedback [type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "feedback-status"), "Thanks"))
+
+
 def test_a_user_asks_sees_the_answer_stream_opens_a_citation_and_rates_it(served, browser, screenshots):
     base_url, keys = served
     open_with_key(browser, base_url, keys["user"])
@@ -142,10 +150,7 @@ def test_a_user_asks_sees_the_answer_stream_opens_a_citation_and_rates_it(served
     assert "demo" in browser.find_element(By.CSS_SELECTOR, "#passage .source-facts").text
     browser.save_screenshot(str(screenshots / "ask-passage.png"))
 
-    browser.find_element(By.CSS_SELECTOR, "form#feedback input[name=score][value='4']").click()
-    browser.find_element(By.CSS_SELECTOR, "form#feedback textarea[name=comment]").send_keys("Clear and cited.")
-    browser.find_element(By.CSS_SELECTOR, "form#feedback [type=submit]").click()
-    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "feedback-status"), "Thanks"))
+    rate(browser, 4, "Clear and cited.")
     browser.save_screenshot(str(screenshots / "ask-rated.png"))
 
 
@@ -220,3 +225,62 @@ def test_search_shows_both_scores_opens_a_result_and_explains_a_bad_filter(serve
     form.find_element(By.CSS_SELECTOR, "[type=submit]").click()
     error = wait(browser).until(EC.visibility_of_element_located((By.ID, "search-error")))
     assert "key=value" in error.text and "{" not in error.text
+
+
+def test_a_rated_answer_shows_in_the_logs_for_an_admin_who_replays_it(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, base_url, keys["user"])
+    wait(browser).until(EC.visibility_of_element_located((By.ID, "ask")))
+    ask(browser, QUESTION)
+    wait(browser, ANSWER_WAIT).until(EC.visibility_of_element_located((By.ID, "feedback")))
+    rate(browser, 2, "Too vague for me.")
+    open_with_key(browser, f"{base_url}/web/logs", keys["user"])
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "logs-unavailable"), "may not read the logs"))
+
+    open_with_key(browser, f"{base_url}/web/logs", keys["admin"])
+    filters = wait(browser).until(EC.visibility_of_element_located((By.ID, "log-filters")))
+    filters.find_element(By.CSS_SELECTOR, "#filter-rating option[value='2']").click()
+    filters.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "logs-status"), "1 exchanges"))
+    row = browser.find_element(By.CSS_SELECTOR, "#logs tbody tr")
+    assert "2 (mean 2.0)" in row.text and QUESTION[:40] in row.text
+    browser.save_screenshot(str(screenshots / "logs.png"))
+    row.find_element(By.CSS_SELECTOR, "a").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "log-feedback"), "2 of 5: Too vague for me."))
+    assert browser.find_elements(By.CSS_SELECTOR, "#log-passages tbody tr")
+    assert browser.find_element(By.ID, "log-prompt").text
+    browser.find_element(By.ID, "replay").click()
+    verdict = wait(browser, 2 * ANSWER_WAIT).until(
+        EC.visibility_of_element_located((By.CSS_SELECTOR, "#replay-result .verdict"))
+    )
+    assert "recorded run" in verdict.text and not browser.find_element(By.ID, "replay-error").is_displayed()
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", verdict)
+    browser.save_screenshot(str(screenshots / "logs-replay.png"))
+
+
+def test_sources_lead_from_collections_to_a_source_with_its_chunks(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, f"{base_url}/web/sources", keys["reader"])
+    demo = wait(browser).until(EC.element_to_be_clickable((By.CSS_SELECTOR, "#collections a")))
+    assert demo.text == "demo"
+    demo.click()
+    search = wait(browser).until(EC.visibility_of_element_located((By.ID, "source-search")))
+    search.find_element(By.NAME, "q").send_keys("chunking")
+    search.find_element(By.CSS_SELECTOR, "[type=submit]").click()
+    wait(browser).until(EC.text_to_be_present_in_element((By.ID, "sources-status"), "matching"))
+    source = browser.find_element(By.CSS_SELECTOR, "#sources tbody a")
+    assert "chunking" in source.text
+    source.click()
+    wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#source-text .chunk")))
+    assert browser.find_elements(By.CSS_SELECTOR, "#chunks tbody tr")
+    assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+    browser.save_screenshot(str(screenshots / "sources.png"))
+
+
+def test_models_show_the_served_model_and_its_policy(served, browser, screenshots):
+    base_url, keys = served
+    open_with_key(browser, f"{base_url}/web/models", keys["reader"])
+    wait(browser).until(EC.visibility_of_element_located((By.CSS_SELECTOR, "#models tr.current")))
+    assert "Model " in browser.find_element(By.ID, "served").text
+    assert "decoding" in browser.find_element(By.ID, "policy").text
+    browser.save_screenshot(str(screenshots / "models.png"))
