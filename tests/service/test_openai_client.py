@@ -3,14 +3,11 @@ on 127.0.0.1, over the demo corpus ingested into a fresh data dir, with the real
 completion, a streamed one, embeddings, the model list, then a 401, a 403, a 429 and a 404.
 The rate limit is lowered (RAG_RATE_LIMIT_PER_MINUTE) so that one key of its own reaches it."""
 
-import os
-import subprocess
-
 import numpy as np
 import openai
 import pytest
 
-from tests.service.test_web_browser import DEMO, QUESTION, RAG, free_port, rag, wait_for_health
+from tests.service.live_server import QUESTION, demo_server
 
 pytestmark = pytest.mark.slow
 
@@ -21,27 +18,10 @@ ANSWER_WAIT = 600  # seconds: the real model on 2 cores, maybe after converting 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """`rag serve` over data/demo with a low rate limit: (base URL of /v1, {name: key})."""
-    env = {k: v for k, v in os.environ.items() if k != "RAG_DATABASE_URL"}
-    env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("openai") / "data")
-    env["RAG_RATE_LIMIT_PER_MINUTE"] = str(PER_MINUTE)
-    rag(env, "ingest", str(DEMO), "--collection", "demo")
     roles = {"user": "user", "reader": "reader", "limited": "user"}
-    keys = {
-        name: rag(env, "keys", "create", "--role", role, "--name", f"openai-{name}").strip().splitlines()[-1]
-        for name, role in roles.items()
-    }
-    port = free_port()
-    server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base_url, server)
+    data_dir = tmp_path_factory.mktemp("openai") / "data"
+    with demo_server(data_dir, roles, "openai", RAG_RATE_LIMIT_PER_MINUTE=str(PER_MINUTE)) as (base_url, keys):
         yield f"{base_url}/v1", keys
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
 
 
 def client_for(served, key: str) -> openai.OpenAI:

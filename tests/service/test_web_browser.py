@@ -5,13 +5,8 @@ to RAG_WEB_SCREENSHOTS (e.g. docs/screenshots), else to a pytest temporary folde
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import httpx
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -22,60 +17,17 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-DEMO = Path(__file__).parents[2] / "data" / "demo"
-QUESTION = "How does hybrid search combine keyword and vector results?"
-RAG = str(Path(sys.executable).with_name("rag"))
+from tests.service.live_server import QUESTION, demo_server  # noqa: E402
+
 ANSWER_WAIT = 300  # seconds: the real model on 2 cores, maybe after converting its weights
-
-
-def rag(env: dict, *args: str) -> str:
-    """Run the CLI and return its stdout; fail with its stderr."""
-    done = subprocess.run([RAG, *args], env=env, capture_output=True, text=True, timeout=1800)
-    assert done.returncode == 0, f"rag {' '.join(args)}: {done.stderr[-2000:]}"
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_health(base_url: str, server: subprocess.Popen, seconds: float = 600) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "rag serve exited early"
-        try:
-            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(1)
-    pytest.fail("rag serve did not answer /health in time")
 
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory):
     """`rag serve` over data/demo in a fresh data dir: (base URL, {role: key})."""
-    env = {k: v for k, v in os.environ.items() if k != "RAG_DATABASE_URL"}
-    env["RAG_DATA_DIR"] = str(tmp_path_factory.mktemp("web") / "data")
-    rag(env, "ingest", str(DEMO), "--collection", "demo")
-    keys = {
-        role: rag(env, "keys", "create", "--role", role, "--name", f"web-{role}").strip().splitlines()[-1]
-        for role in ("user", "reader", "admin")
-    }
-    port = free_port()
-    server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_health(base_url, server)
-        yield base_url, keys
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    roles = {role: role for role in ("user", "reader", "admin")}
+    with demo_server(tmp_path_factory.mktemp("web") / "data", roles, "web") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
