@@ -31,17 +31,18 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for_health(base_url: str, server: subprocess.Popen, seconds: float = 600) -> None:
+def wait_for_health(base_url: str, server: subprocess.Popen, log: Path, seconds: float = 900) -> None:
+    """Until ``/health`` answers (a fresh data dir converts the generator's weights first)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        assert server.poll() is None, "rag serve exited early"
+        assert server.poll() is None, f"rag serve exited early: {log.read_text()[-4000:]}"
         try:
             if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(1)
-    pytest.fail("rag serve did not answer /health in time")
+    pytest.fail(f"rag serve did not answer /health in time: {log.read_text()[-4000:]}")
 
 
 def demo_env(data_dir: Path, **settings: str) -> dict:
@@ -61,12 +62,16 @@ def create_keys(env: dict, roles: dict[str, str], prefix: str) -> dict[str, str]
 
 @contextmanager
 def serving(env: dict) -> Iterator[str]:
-    """`rag serve` with ``env`` on a free port until the block ends: its base URL."""
+    """`rag serve` with ``env`` on a free port until the block ends: its base URL. Its output
+    goes to ``serve-PORT.log`` beside the data dir, shown when it fails to start."""
     port = free_port()
-    server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL)
+    log = Path(env["RAG_DATA_DIR"]).parent / f"serve-{port}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as output:
+        server = subprocess.Popen([RAG, "serve", "--port", str(port)], env=env, stdout=output, stderr=subprocess.STDOUT)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_health(base_url, server)
+        wait_for_health(base_url, server, log)
         yield base_url
     finally:
         server.terminate()

@@ -5,56 +5,20 @@ both run is served by both. Real subprocesses; slow (each process loads the gene
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from tests.service.live_server import DEMO, rag, serving
+
 pytestmark = pytest.mark.slow
 
-RAG = str(Path(sys.executable).parent / "rag")
-DEMO = Path(__file__).resolve().parents[2] / "data" / "demo"
 PER_MINUTE = 20
 REFRESH_SECONDS = 1
 NEW_SOURCE = "The quokkarine protocol replicates ledgers by gossiping signed vector clocks between peers."
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _rag(env: dict, *args: str) -> str:
-    """Run ``rag ARGS`` to the end; its stdout."""
-    done = subprocess.run([RAG, *args], env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return done.stdout
-
-
-def _start(env: dict, log: Path) -> tuple[subprocess.Popen, str]:
-    """`rag serve` on a free port, once /health answers; the process and its base URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [RAG, "serve", "--port", str(port)], env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 900  # a fresh data dir converts the model first
-    while True:
-        assert process.poll() is None, log.read_text()[-4000:]
-        assert time.monotonic() < deadline, "rag serve did not start in time"
-        try:
-            if httpx.get(f"{base_url}/health", timeout=5).status_code == 200:
-                return process, base_url
-        except httpx.TransportError:
-            pass
-        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -78,26 +42,16 @@ def env(pg_server, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def servers(env, tmp_path_factory):
+def servers(env):
     """The demo corpus ingested, then two `rag serve` processes (started one after the other:
     the first registers the models); their base URLs."""
-    _rag(env, "ingest", str(DEMO), "--collection", "demo")
-    logs = tmp_path_factory.mktemp("logs")
-    processes, urls = [], []
-    try:
-        for n in range(2):
-            process, url = _start(env, logs / f"serve{n}.log")
-            processes.append(process)
-            urls.append(url)
-        yield urls
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=60)
+    rag(env, "ingest", str(DEMO), "--collection", "demo")
+    with serving(env) as first, serving(env) as second:
+        yield [first, second]
 
 
 def _key(env: dict) -> dict:
-    secret = _rag(env, "keys", "create", "--role", "user").strip().splitlines()[-1]
+    secret = rag(env, "keys", "create", "--role", "user").strip().splitlines()[-1]
     return {"Authorization": f"Bearer {secret}"}
 
 
@@ -132,7 +86,7 @@ def test_a_keys_limit_holds_across_both_processes(env, servers):
 
 def test_a_source_ingested_while_both_run_is_found_through_both(env, servers, tmp_path):
     (tmp_path / "quokkarine.md").write_text(f"# Quokkarine\n\n{NEW_SOURCE}\n")
-    _rag(env, "ingest", str(tmp_path), "--collection", "demo")
+    rag(env, "ingest", str(tmp_path), "--collection", "demo")
     headers = _key(env)
     body = {"query": "quokkarine protocol gossiping vector clocks", "k": 3}
     for url in servers:
@@ -147,9 +101,9 @@ def test_a_source_ingested_while_both_run_is_found_through_both(env, servers, tm
 def test_a_model_promoted_while_both_run_is_served_by_both(env, servers):
     headers = _key(env)
     question = {"query": "Why are documents split into chunks before embedding?", "max_new_tokens": 8}
-    models = json.loads(_rag(env, "models", "list", "--json"))
+    models = json.loads(rag(env, "models", "list", "--json"))
     served = {_post(url, "/generate", question, headers)["model"]["id"] for url in servers}
     base = next(m for m in models if m["kind"] == "base" and m["id"] not in served)
-    _rag(env, "models", "promote", str(base["id"]), "--force", "--json")
+    rag(env, "models", "promote", str(base["id"]), "--force", "--json")
     for url in servers:
         _until(lambda url=url: _post(url, "/generate", question, headers)["model"]["id"] == base["id"], 600, 5)
