@@ -85,6 +85,22 @@ class Settings(BaseSettings):
         "answers, session ids, filter values.",
     )
 
+    # Remote engines (any OpenAI-compatible server: vLLM, llama.cpp, Ollama, another `rag serve`)
+    generator_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible server (ending in /v1) that generates the answers "
+        "instead of the in-process model (models/remote_generator.py); the log names it as a 'remote' model.",
+    )
+    generator_model: str | None = Field(None, description="The model name the generator server is asked for.")
+    generator_api_key: str | None = Field(None, description="Bearer key of the generator server, if it needs one.")
+    embedder_url: str | None = Field(
+        None,
+        description="Base URL of an OpenAI-compatible /v1/embeddings server that embeds instead of the in-process "
+        "MiniLM (models/remote_embedder.py); it must serve all-MiniLM-L6-v2's 384-d vectors for existing indexes.",
+    )
+    embedder_model: str | None = Field(None, description="The model name the embeddings server is asked for.")
+    embedder_api_key: str | None = Field(None, description="Bearer key of the embeddings server, if it needs one.")
+
     # Service
     service_host: str = Field("127.0.0.1", description="Interface `rag serve` binds to by default.")
     service_port: int = Field(8000, ge=1, le=65535, description="Port `rag serve` listens on by default.")

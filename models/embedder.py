@@ -114,7 +114,12 @@ class SentenceTransformerEmbedder:
 
 
 def load_embedder(settings: Settings) -> Embedder:
-    """Load MiniLM on CPU (torch threads from ``settings.torch_threads`` when set)."""
+    """Load MiniLM on CPU (torch threads from ``settings.torch_threads`` when set); with
+    ``RAG_EMBEDDER_URL`` set, the embedder on that server (``models.remote_embedder``)."""
+    if settings.embedder_url:
+        from models.remote_embedder import load_remote_embedder
+
+        return load_remote_embedder(settings)
     import torch
     from sentence_transformers import SentenceTransformer
 

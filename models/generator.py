@@ -273,5 +273,11 @@ def load_model(settings: Settings, artifact: ModelArtifact, dtype: str = "float3
 
 
 def load_generator(settings: Settings, artifact: ModelArtifact, dtype: str = "float32") -> Generator:
-    """A generator for ``artifact`` in ``dtype`` (the answer policy's)."""
+    """A generator for ``artifact`` in ``dtype`` (the answer policy's); for the remote model's
+    registry row (``RAG_GENERATOR_URL``), the one on its server (``models.remote_generator``)."""
+    if settings.generator_url:
+        from models.remote_generator import load_remote_generator, remote_sha256
+
+        if artifact.sha256 == remote_sha256(settings):
+            return load_remote_generator(settings)
     return HFGenerator(*load_model(settings, artifact, dtype))

@@ -18,7 +18,7 @@ from psycopg.types.json import Jsonb
 from core.errors import InputError, NotFoundError
 from models.artifact import ModelArtifact
 
-KINDS = ("base", "adapter", "full")
+KINDS = ("base", "adapter", "full", "remote")
 STATUSES = ("candidate", "promoted", "retired")
 
 
