@@ -16,7 +16,7 @@ from models.generator import base_gguf_path
 from models.policy import AnswerPolicy
 from models.prompt import is_refusal, parse_citations, render_prompt
 from models.remote_generator import RemoteGenerator, openai_client
-from tests.service.test_web_browser import free_port
+from tests.service.live_server import free_port
 
 pytestmark = pytest.mark.slow
 pytest.importorskip(
