@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     fusion_alpha: float = Field(0.5, ge=0, le=1, description="Dense weight in the convex combination.")
     overfetch: int = Field(4, ge=1, description="Each hybrid side fetches overfetch x k before fusing.")
     index_refresh_seconds: float = Field(2.0, ge=0, description="How often a searcher checks for a newer index build.")
+    query_cache_size: int = Field(
+        1024, ge=0, description="Query vectors a searcher keeps (LRU, by whitespace-normalised text); 0 disables."
+    )
     model_refresh_seconds: float = Field(
         5.0, ge=0, description="How often the service checks the registry for a newly promoted model (0: never)."
     )

@@ -35,6 +35,7 @@ from retrieval.base import SearchHit
 from retrieval.filters import CHUNK_JOIN, Filter
 from retrieval.fusion import fuse
 from retrieval.keyword import Bm25Retriever
+from retrieval.query_embedder import BatchingQueryEmbedder
 
 if TYPE_CHECKING:  # loaded on first dense search: it imports FAISS
     from retrieval.dense import DenseRetriever
@@ -63,7 +64,7 @@ class HybridSearcher:
         self._executor = ThreadPoolExecutor(max_workers=settings.pool_size, thread_name_prefix="rag-search")
         self._load_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
-        self._embed_lock = threading.Lock()  # a fast tokenizer must not be used by two threads at once
+        self._queries: BatchingQueryEmbedder | None = None  # over ``_embedder``, built when it loads
         self._busy = threading.BoundedSemaphore(os.cpu_count() or 1)  # searches that may split in two
         with pool.connection() as conn:
             self._sides = _Sides(latest_ingest_stamp(conn))
@@ -123,9 +124,8 @@ class HybridSearcher:
             self._busy.release()
 
     def embed(self, query: str) -> np.ndarray:
-        embedder = self._loaded_embedder()
-        with self._embed_lock:
-            return embedder.embed([query])[0]
+        """The query's vector, in one forward with the concurrent searches' queries, or cached."""
+        return self.embedder.embed_one(query)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
@@ -215,33 +215,26 @@ class HybridSearcher:
         return FaissRetriever(index, embedder, partial(self._allowed.ids, stamp=stamp))
 
     @property
-    def embedder(self) -> Embedder:
-        """The query embedder (loaded on first use), safe to share with the searches' threads."""
-        return _LockedEmbedder(self._loaded_embedder(), self._embed_lock)
+    def embedder(self) -> BatchingQueryEmbedder:
+        """The query embedder (loaded on first use), safe to share with the searches' threads: an
+        ``Embedder`` whose one-text calls are batched and cached (``retrieval.query_embedder``)."""
+        self._loaded_embedder()
+        return self._queries
 
     def _loaded_embedder(self) -> Embedder:
-        if self._embedder is None:
+        if self._queries is None:
             with self._load_lock:
-                if self._embedder is None:
-                    from models.embedder import load_embedder
+                if self._queries is None:
+                    if self._embedder is None:
+                        from models.embedder import load_embedder
 
-                    self._embedder = load_embedder(self.settings)
+                        self._embedder = load_embedder(self.settings)
+                    self._queries = BatchingQueryEmbedder(
+                        self._embedder,
+                        max_batch=self.settings.embed_batch_size,
+                        cache_size=self.settings.query_cache_size,
+                    )
         return self._embedder
-
-
-class _LockedEmbedder:
-    """The searcher's embedder behind its lock: ``embed`` takes the lock, every other attribute
-    (dimension, tokenizer, ...) is the embedder's own, so it is an ``Embedder`` too."""
-
-    def __init__(self, embedder: Embedder, lock: threading.Lock):
-        self._embedder, self._lock = embedder, lock
-
-    def embed(self, texts: list[str]) -> np.ndarray:
-        with self._lock:
-            return self._embedder.embed(texts)
-
-    def __getattr__(self, name: str):
-        return getattr(self._embedder, name)
 
 
 def open_searcher(
