@@ -5,6 +5,10 @@ Every connection has the pgvector types registered and the schema migrated to th
 version, so callers get a ready database from one call: ``connect`` for one connection,
 ``open_pool`` for the one pool of a process that serves many.
 
+With ``RAG_DATABASE_REPLICA_URL`` set (a streaming read replica of the primary), searches read
+through a second pool on the replica: ``open_read_pool``. The replica is never migrated (it is
+read-only and follows the primary's schema through replication) and may lag the primary.
+
 The embedded server counts its users in ``pg/.handle_pids.json`` and stops when the last one
 exits. A command killed with SIGKILL never removes its pid, so before attaching, the pids of
 processes that no longer exist are pruned: the next command adopts a server a killed one left
@@ -90,12 +94,28 @@ def open_pool(settings: Settings) -> ConnectionPool:
     before the pool opens, with pgvector types registered on each. The connections open in the
     background, so a burst of first requests does not wait for all of them."""
     connect(settings).close()
+    return _pool(settings, database_url(settings), "rag")
+
+
+def open_read_pool(settings: Settings, primary: ConnectionPool) -> ConnectionPool:
+    """The pool searches read through: one on ``RAG_DATABASE_REPLICA_URL`` when it is set
+    (application_name ``rag-read``; not migrated, so open ``primary`` first: ``open_pool``
+    migrates, and the replica follows), else ``primary`` itself. Close the result only when it
+    is not ``primary``. A replica lags the primary by its replication delay: reads there are
+    eventually consistent with the writes that go through ``primary``."""
+    if not settings.database_replica_url:
+        return primary
+    return _pool(settings, settings.database_replica_url, "rag-read", application_name="rag-read")
+
+
+def _pool(settings: Settings, url: str, name: str, **connect_kwargs) -> ConnectionPool:
     return ConnectionPool(
-        database_url(settings),
+        url,
         min_size=settings.pool_size,
         max_size=settings.pool_size,
         timeout=10,
+        kwargs=connect_kwargs or None,
         configure=register_vector,
         open=True,
-        name="rag",
+        name=name,
     )

@@ -14,6 +14,9 @@ class Settings(BaseSettings):
     # Storage
     data_dir: Path = Field(Path(".rag"), description="Embedded database, indexes and model caches live here.")
     database_url: str | None = Field(None, description="External Postgres (with pgvector); unset = embedded server.")
+    database_replica_url: str | None = Field(
+        None, description="A streaming read replica of that database: searches read there; unset = the primary."
+    )
 
     # Ingest
     chunk_tokens: int = Field(256, ge=16, le=512, description="Chunk size in embedder tokens.")

@@ -6,6 +6,13 @@ Every ``RAG_INDEX_REFRESH_SECONDS`` it looks at the latest FAISS build id; when 
 written a newer one it loads the new indexes in the background of one request while the others
 keep using the old ones. Safe to share between threads.
 
+Reads and writes may go to two pools: ``pool`` (the primary) takes the writes and the loads that
+pair with a writer (BM25 rebuild bookkeeping, the pgvector index build, the FAISS checksum under
+the ingest writer's lock); ``read_pool`` (a streaming replica when ``RAG_DATABASE_REPLICA_URL``
+is set, else the primary) serves every per-search read: the ingest stamp, allowed ids,
+hydration and pgvector search. A replica may lag: its stamp and rows are those of a slightly
+older, but consistent, ingest until it catches up.
+
 Scores: ``score`` is the mode's own (BM25, cosine, or the fused score in [0, 1], see
 ``retrieval.fusion``); ``scores["dense"]`` is the raw cosine of every hit whenever the query was
 embedded (dense and hybrid), ``scores["bm25"]`` the raw BM25 score when the keyword side
@@ -23,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from psycopg_pool import ConnectionPool
 
-from core.db import open_pool
+from core.db import open_pool, open_read_pool
 from core.errors import InputError
 from core.settings import Settings
 from index.bm25_store import load_bm25
@@ -54,19 +61,28 @@ class _Sides:
 
 class HybridSearcher:
     def __init__(
-        self, settings: Settings, pool: ConnectionPool, embedder: Embedder | None = None, *, owns_pool: bool = False
+        self,
+        settings: Settings,
+        pool: ConnectionPool,
+        embedder: Embedder | None = None,
+        *,
+        read_pool: ConnectionPool | None = None,
+        owned: tuple[ConnectionPool, ...] = (),
     ):
+        """``pool`` takes the writes, ``read_pool`` (default: ``pool``) the reads; ``owned``
+        are the pools this searcher closes with itself."""
         self.settings = settings
         self._pool = pool
-        self._owns_pool = owns_pool
+        self._read_pool = read_pool or pool
+        self._owned = owned
         self._embedder = embedder
-        self._allowed = AllowedIds(pool)
+        self._allowed = AllowedIds(self._read_pool)
         self._executor = ThreadPoolExecutor(max_workers=settings.pool_size, thread_name_prefix="rag-search")
         self._load_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._queries: BatchingQueryEmbedder | None = None  # over ``_embedder``, built when it loads
         self._busy = threading.BoundedSemaphore(os.cpu_count() or 1)  # searches that may split in two
-        with pool.connection() as conn:
+        with self._read_pool.connection() as conn:
             self._sides = _Sides(latest_ingest_stamp(conn))
         self._checked_at = time.monotonic()
 
@@ -129,8 +145,8 @@ class HybridSearcher:
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        if self._owns_pool:
-            self._pool.close()
+        for pool in self._owned:
+            pool.close()
 
     def __enter__(self) -> "HybridSearcher":
         return self
@@ -141,7 +157,7 @@ class HybridSearcher:
     def _hydrate(self, ranked: Ranked, bm25_scores: dict[int, float], vector: np.ndarray | None) -> list[SearchHit]:
         if not ranked:
             return []
-        with self._pool.connection() as conn:
+        with self._read_pool.connection() as conn:
             rows = conn.execute(
                 "SELECT c.id, s.uri, col.name, c.text, c.char_start, c.char_end, s.metadata, c.pages,"
                 f" 1 - (c.embedding <=> %s::vector) FROM {CHUNK_JOIN} WHERE c.id = ANY(%s)",
@@ -165,7 +181,7 @@ class HybridSearcher:
         if due and self._refresh_lock.acquire(blocking=False):
             try:
                 self._checked_at = time.monotonic()
-                with self._pool.connection() as conn:
+                with self._read_pool.connection() as conn:
                     stamp = latest_ingest_stamp(conn)
                 if stamp != self._sides.stamp:
                     old, new = self._sides, _Sides(stamp)
@@ -202,7 +218,7 @@ class HybridSearcher:
 
             with self._pool.connection() as conn:
                 ensure_pgvector_index(conn)
-            return PgvectorRetriever(self._pool, embedder, self.settings.hnsw_ef_search)
+            return PgvectorRetriever(self._read_pool, embedder, self.settings.hnsw_ef_search)
         import faiss
 
         from index.faiss_index import FaissIndex
@@ -241,7 +257,14 @@ def open_searcher(
     settings: Settings, embedder: Embedder | None = None, pool: ConnectionPool | None = None
 ) -> HybridSearcher:
     """A searcher over the configured database, through ``pool`` (the caller's, which it keeps)
-    or a pool of its own (closed with the searcher). Indexes and the embedder load on first use."""
-    if pool is not None:
-        return HybridSearcher(settings, pool, embedder)
-    return HybridSearcher(settings, open_pool(settings), embedder, owns_pool=True)
+    or a pool of its own (closed with the searcher); it reads through a replica pool of its own
+    when ``RAG_DATABASE_REPLICA_URL`` is set (``core.db.open_read_pool``). Indexes and the
+    embedder load on first use."""
+    owned: tuple[ConnectionPool, ...] = ()
+    if pool is None:
+        pool = open_pool(settings)
+        owned = (pool,)
+    read_pool = open_read_pool(settings, pool)
+    if read_pool is not pool:
+        owned += (read_pool,)
+    return HybridSearcher(settings, pool, embedder, read_pool=read_pool, owned=owned)
