@@ -66,7 +66,8 @@ def promote_command(
 ) -> None:
     """Promote a candidate if its F1 beats the served model's and its refusal accuracy is not
     more than 0.02 lower, on `rag eval qa --context retrieved` figures of the same questions when
-    both have them, else on dev metrics; prints the comparison. A running service serves it within RAG_MODEL_REFRESH_SECONDS.
+    both have them, else on dev metrics; prints the comparison. A running service serves it
+    within RAG_MODEL_REFRESH_SECONDS.
 
     Example: rag models promote 2
     """
