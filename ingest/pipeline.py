@@ -231,10 +231,17 @@ def _take_all(ingestor: _Ingestor, items: Iterable[Discovered], started: float, 
             bar.set_postfix(chunks_per_s=f"{rate:.0f}", refresh=False)
 
 
+def _embedder_identity(settings: Settings) -> str:
+    """What embedded the run: the remote engine's URL and model, or the local MiniLM folder."""
+    if settings.embedder_url:
+        return f"{settings.embedder_url} {settings.embedder_model}"
+    return str(embedder_model_dir())
+
+
 def _parameters(settings: Settings, paths: list[Path], synthetic: bool, prune: bool) -> dict[str, object]:
     return {
         "paths": [str(p.resolve()) for p in paths],
-        "embedder": str(embedder_model_dir()),
+        "embedder": _embedder_identity(settings),
         "chunk_tokens": settings.chunk_tokens,
         "chunk_overlap": settings.chunk_overlap,
         "near_duplicate_threshold": settings.near_duplicate_threshold,

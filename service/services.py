@@ -89,5 +89,8 @@ def _serving_refresh(services: Services, load_generator: GeneratorLoader | None)
     def swap(new: Answerer) -> None:
         services.answerer = new
 
-    current, interval = services.answerer.model, settings.model_refresh_seconds
+    # A remote engine (RAG_GENERATOR_URL) is the serving model by configuration: the registry's
+    # promoted model does not replace it, so there is nothing to refresh.
+    interval = 0 if settings.generator_url else settings.model_refresh_seconds
+    current = services.answerer.model
     return ServingRefresh(services.pool.connection, current, compose=compose, swap=swap, interval=interval)
