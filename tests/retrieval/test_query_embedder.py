@@ -84,16 +84,22 @@ def test_a_caller_alone_embeds_at_once_in_its_own_forward():
     assert embedder.forwards == [["alone"]]
 
 
+def _first_then_seven_waiting(pool, batching, embedder, gate):
+    """ "first" in a forward held at ``gate``, then seven queries waiting behind it; the gate opens."""
+    first = pool.submit(batching.embed_one, "first")
+    assert embedder.entered.wait(5)
+    rest = [pool.submit(batching.embed_one, f"q{i}") for i in range(7)]
+    _wait_for(lambda: len(batching._pending) == 7)
+    gate.set()
+    return first, rest
+
+
 def test_no_forward_is_larger_than_max_batch():
     gate = threading.Event()
     embedder = RecordingEmbedder(delay=0, gate=gate)
     batching = BatchingQueryEmbedder(embedder, max_batch=3, cache_size=0)
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(batching.embed_one, "first")
-        assert embedder.entered.wait(5)
-        rest = [pool.submit(batching.embed_one, f"q{i}") for i in range(7)]
-        _wait_for(lambda: len(batching._pending) == 7)
-        gate.set()
+        first, rest = _first_then_seven_waiting(pool, batching, embedder, gate)
         results = [first.result(5), *(f.result(5) for f in rest)]
     assert [len(f) for f in embedder.forwards] == [1, 3, 3, 1]
     for query, vector in zip(["first", *(f"q{i}" for i in range(7))], results):
@@ -136,11 +142,7 @@ def test_a_failed_forward_reaches_every_waiter_of_its_batch_and_the_next_batch_r
     embedder = RecordingEmbedder(delay=0, gate=gate, fail=lambda texts: len(texts) > 1)
     batching = BatchingQueryEmbedder(embedder)
     with ThreadPoolExecutor(8) as pool:
-        first = pool.submit(batching.embed_one, "first")
-        assert embedder.entered.wait(5)
-        rest = [pool.submit(batching.embed_one, f"q{i}") for i in range(7)]
-        _wait_for(lambda: len(batching._pending) == 7)
-        gate.set()
+        first, rest = _first_then_seven_waiting(pool, batching, embedder, gate)
         np.testing.assert_array_equal(first.result(5), RecordingEmbedder.vector("first"))
         for future in rest:
             with pytest.raises(RuntimeError, match="forward failed"):
