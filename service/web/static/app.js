@@ -99,6 +99,18 @@ const RAG = (() => {
     box.hidden = !message;
   }
 
+  // A page's loader: ``load`` runs with the alert box ``alertId`` cleared; a failure empties the
+  // status line ``statusId`` and shows "``what`` failed" (or the API's message) instead of raising.
+  const guardedLoader = (alertId, statusId, what) => async (load) => {
+    showAlert(alertId, "");
+    try {
+      await load();
+    } catch (failure) {
+      document.getElementById(statusId).textContent = "";
+      showAlert(alertId, failureText(failure, what));
+    }
+  };
+
   function may(action) {
     return Boolean(keyInfo && keyInfo.may.includes(action));
   }
@@ -157,6 +169,7 @@ const RAG = (() => {
     element,
     facts,
     failureText,
+    guardedLoader,
     json,
     link,
     may,

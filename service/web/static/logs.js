@@ -9,7 +9,7 @@
   const params = new URLSearchParams(location.search);
   let oldest = null;
 
-  const showError = (message) => RAG.showAlert("logs-error", message);
+  const guarded = RAG.guardedLoader("logs-error", "logs-status", "Loading the logs");
   const status = (text) => {
     byId("logs-status").textContent = text;
   };
@@ -132,16 +132,6 @@
       RAG.showAlert("replay-error", RAG.failureText(failure, "The replay"));
     } finally {
       button.disabled = false;
-    }
-  }
-
-  async function guarded(load) {
-    showError("");
-    try {
-      await load();
-    } catch (failure) {
-      status("");
-      showError(RAG.failureText(failure, "Loading the logs"));
     }
   }
 

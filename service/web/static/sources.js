@@ -10,7 +10,7 @@
   const PAGE = 100;
   let offset = 0;
 
-  const showError = (message) => RAG.showAlert("sources-error", message);
+  const guarded = RAG.guardedLoader("sources-error", "sources-status", "Loading the sources");
   const status = (text) => {
     byId("sources-status").textContent = text;
   };
@@ -127,16 +127,6 @@
     });
     byId("chunks").tBodies[0].replaceChildren(...rows);
     byId("source-view").hidden = false;
-  }
-
-  async function guarded(load) {
-    showError("");
-    try {
-      await load();
-    } catch (failure) {
-      status("");
-      showError(RAG.failureText(failure, "Loading the sources"));
-    }
   }
 
   let shown = false;
