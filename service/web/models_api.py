@@ -34,7 +34,8 @@ def registry_serving_id(conn) -> int | None:
 
 @router.get("/web/api/models")
 def models(services: ServicesDep, key: AnyKey) -> dict:
-    """The registry, the served model and its answer policy."""
+    """The registry, the served model and its answer policy, and how often this process looks for
+    a newly promoted model (0: never; a remote engine is never replaced)."""
     with services.pool.connection() as conn:
         records = list_models(conn)
         registry_id = registry_serving_id(conn)
@@ -45,4 +46,5 @@ def models(services: ServicesDep, key: AnyKey) -> dict:
         "served": model_entry(answerer.model, with_path=with_path),
         "policy": answerer.policy.to_dict(),
         "registry_serving_id": registry_id,
+        "refresh_seconds": services.refresh.interval if services.refresh else 0,
     }

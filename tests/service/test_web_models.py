@@ -11,6 +11,7 @@ def test_the_registry_comes_with_the_served_model_and_its_policy(client, auth, c
     assert served["name"] == "scripted" and "path" not in served
     assert [m["id"] for m in view["models"]] == [served["id"]] and view["registry_serving_id"] == served["id"]
     assert view["policy"]["decoding"] in {"copy", "free"} and "gate_threshold" in view["policy"]
+    assert view["refresh_seconds"] == client.app.state.services.settings.model_refresh_seconds
 
     figures = {"eval": {"retrieved": {"exact_match": 0.5}}}
     tuned = register_model(

@@ -36,9 +36,13 @@
     const served = view.served;
     byId("served").textContent =
       `Model ${served.id} “${served.name}” (${served.kind}, ${served.status}), weights sha256 ${served.sha256.slice(0, 12)}…`;
-    const note = byId("restart-note");
-    note.hidden = view.registry_serving_id === null || view.registry_serving_id === served.id;
-    note.textContent = `The registry now serves model ${view.registry_serving_id}; restart the service to serve it.`;
+    const note = byId("registry-note");
+    const next = view.registry_serving_id;
+    note.hidden = next === null || next === served.id || served.kind === "remote";
+    note.textContent =
+      view.refresh_seconds > 0
+        ? `The registry now serves model ${next}; this service switches to it within ${view.refresh_seconds} s.`
+        : `The registry now serves model ${next}; restart the service to serve it (RAG_MODEL_REFRESH_SECONDS is 0).`;
     RAG.facts(byId("policy"), Object.entries(view.policy));
     byId("models").tBodies[0].replaceChildren(...view.models.map((model) => modelRow(model, served.id)));
     byId("models-view").hidden = false;
