@@ -113,6 +113,28 @@ class SentenceTransformerEmbedder:
         return counts
 
 
+class CachedEmbedder:
+    """An ``Embedder`` that embeds each distinct text once and remembers its vector (for a batch
+    job that meets the same texts many times; unbounded, so not for a service)."""
+
+    def __init__(self, inner: Embedder):
+        self.inner = inner
+        self.dimension, self.model_dir, self.max_tokens = inner.dimension, inner.model_dir, inner.max_tokens
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.inner.tokenizer
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        if missing:
+            self._vectors.update(zip(missing, self.inner.embed(missing)))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
 def load_embedder(settings: Settings) -> Embedder:
     """Load MiniLM on CPU (torch threads from ``settings.torch_threads`` when set); with
     ``RAG_EMBEDDER_URL`` set, the embedder on that server (``models.remote_embedder``)."""

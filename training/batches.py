@@ -37,14 +37,16 @@ def bucketed_batches(
 
 
 def collate(batch: list[Example], pad_id: int) -> dict:
-    """Right-padded ``input_ids``, ``attention_mask`` and ``labels`` tensors."""
+    """Right-padded ``input_ids`` and ``labels`` tensors. No attention mask: under causal
+    attention a position never sees the padding after it, and the padding's labels are ignored,
+    so the loss is the masked one, and the forward keeps its fast causal path (a LoRA step of
+    4 x 700 tokens: 4.2 s against 5-6 s with a padding mask, bf16 autocast on a 2-core Xeon)."""
     import torch
 
     width = max(len(e.input_ids) for e in batch)
     pad = [width - len(e.input_ids) for e in batch]
     return {
         "input_ids": torch.tensor([e.input_ids + [pad_id] * n for e, n in zip(batch, pad)]),
-        "attention_mask": torch.tensor([[1] * len(e.input_ids) + [0] * n for e, n in zip(batch, pad)]),
         "labels": torch.tensor([e.labels + [IGNORE] * n for e, n in zip(batch, pad)]),
     }
 

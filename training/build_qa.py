@@ -13,7 +13,7 @@ from evaluation.synthetic import select_records
 from models.artifact import file_sha256
 from models.prompt import REFUSAL
 from training.feedback import feedback_records, read_feedback
-from training.records import Neighbours, RecordOptions, build_records
+from training.records import Neighbours, Reader, RecordOptions, build_records
 
 
 def _write_jsonl(records: list[dict], path: Path) -> None:
@@ -57,9 +57,12 @@ def build_qa(
     neighbours: Callable[[list[SquadQuestion]], Neighbours] | None = None,
     feedback: Path | None = None,
     synthetic: str = "include",
+    reader: Reader | None = None,
 ) -> dict:
     """Build the dataset into ``out`` and return its manifest. ``neighbours(questions)``, when
-    given, returns the hard-negative lookup over those questions' paragraphs; ``feedback``, a
+    given, returns the search over those questions' paragraphs (the served layout's passages,
+    the windows layout's hard negatives); ``reader`` cuts passages as the answer function does
+    (the served layout); ``feedback``, a
     ``rag logs export`` file, adds its records to train (``synthetic="exclude"`` drops them)."""
     questions = read_squad(squad)
     from_feedback, feedback_entry = _read_feedback(feedback) if feedback else ([], None)
@@ -68,7 +71,7 @@ def build_qa(
     train_questions, dev_questions = split_by_article(questions, dev_fraction=dev_fraction, seed=options.seed)
     out.mkdir(parents=True, exist_ok=True)
     train = build_records(
-        train_questions, refusal=REFUSAL, options=options, neighbours=_within(lookup, train_questions)
+        train_questions, refusal=REFUSAL, options=options, neighbours=_within(lookup, train_questions), reader=reader
     )
     train += feedback_train
     # Dev distractors may come from training articles (the dev split holds few articles);
@@ -79,6 +82,7 @@ def build_qa(
         options=options,
         neighbours=_within(lookup, dev_questions),
         distractor_questions=questions,
+        reader=reader,
     )
     files = _write_files(out, train, dev, dev_questions)
     manifest = {

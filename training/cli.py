@@ -16,16 +16,23 @@ def build_qa_command(
     squad: Path = typer.Option(..., "--squad", help="SQuAD v1.1 file: nested .json or flat .jsonl."),
     out: Path = typer.Option(..., "--out", help="Folder for train.jsonl, dev.jsonl, dev_squad.jsonl, manifest.json."),
     dev_fraction: float = typer.Option(0.1, "--dev-fraction", help="Share of questions (whole articles) held out."),
-    distractors: int = typer.Option(2, "--distractors", min=0, help="Passages besides the gold one."),
+    layout: str = typer.Option(
+        "served",
+        "--layout",
+        help="served: each question's passages are the hybrid search's top --k, cut as the answer function cuts "
+        "them (ingests the paragraphs); windows: the gold window and --distractors others (no index needed).",
+    ),
+    k: int = typer.Option(5, "--k", min=1, help="served: passages per record (the service's default k)."),
+    distractors: int = typer.Option(2, "--distractors", min=0, help="windows: passages besides the gold one."),
     unanswerable: float = typer.Option(0.2, "--unanswerable", min=0.0, max=1.0, help="Share of refusal records."),
     hard_negatives: int = typer.Option(
         1,
         "--hard-negatives",
         min=0,
-        help="Distractors taken from the hybrid retriever's top hits (ingests the paragraphs).",
+        help="windows: distractors taken from the hybrid retriever's top hits (ingests the paragraphs).",
     ),
     window_words: int = typer.Option(
-        80, "--window-words", min=10, help="Passages are cut to windows of this many words."
+        80, "--window-words", min=10, help="windows: passages are cut to windows of this many words."
     ),
     seed: int = typer.Option(0, "--seed", help="Seeds the split, the windows, the distractors and the order."),
     feedback: Path | None = typer.Option(
@@ -45,21 +52,26 @@ def build_qa_command(
     from training.records import RecordOptions
 
     options = RecordOptions(
+        layout=layout,
+        k=k,
         window_words=window_words,
         distractors=distractors,
         hard_negatives=hard_negatives,
         unanswerable=unanswerable,
         seed=seed,
     )
+    searched = layout == "served" or hard_negatives > 0
     with ExitStack() as stack:
+        embedder = _cached_embedder() if searched else None
         manifest = build_qa(
             squad,
             out,
             dev_fraction=dev_fraction,
             options=options,
-            neighbours=_hard_negative_search(stack, squad, hard_negatives) if hard_negatives else None,
+            neighbours=_paragraph_neighbours(stack, squad, options, embedder) if searched else None,
             feedback=feedback,
             synthetic=synthetic,
+            reader=_served_reader(embedder) if layout == "served" else None,
         )
     if as_json:
         print_json(manifest)
@@ -67,16 +79,36 @@ def build_qa_command(
     _echo_manifest(manifest, out)
 
 
-def _hard_negative_search(stack: ExitStack, squad: Path, hard_negatives: int):
+def _cached_embedder():
+    """MiniLM, remembering each text's vector: the served reader embeds the windows of the same
+    paragraphs for many questions."""
+    from models.embedder import CachedEmbedder, load_embedder
+
+    return CachedEmbedder(load_embedder(load_settings()))
+
+
+def _paragraph_neighbours(stack: ExitStack, squad: Path, options, embedder):
     """``build_qa``'s neighbours: the hybrid search over the paragraphs of the questions it is
-    given (ingested then, MiniLM loaded), open until ``stack`` closes."""
+    given (ingested then), open until ``stack`` closes. It asks for more hits than a record
+    keeps: the split's filter and the refusal records' drops take some away."""
     from evaluation.corpus import paragraph_search
 
+    wanted = 3 * options.k + 4 if options.layout == "served" else 2 * options.hard_negatives + 4
+
     def neighbours(questions):
-        search = stack.enter_context(paragraph_search(load_settings(), squad, questions))
-        return lambda q: search(q.question, 2 * hard_negatives + 4)
+        search = stack.enter_context(paragraph_search(load_settings(), squad, questions, embedder=embedder))
+        return lambda q: search(q.question, wanted)
 
     return neighbours
+
+
+def _served_reader(embedder):
+    """Each passage as the answer function cuts it under the served policy's defaults."""
+    from answering.answer import focus
+    from models.policy import default_policy
+
+    policy = default_policy(load_settings())
+    return lambda question, passages: focus(embedder, question, passages, policy).passages
 
 
 def _echo_manifest(manifest: dict, out: Path) -> None:
@@ -97,20 +129,23 @@ def finetune_command(
     method: str = typer.Option("lora", "--method", help="freeze (train the top blocks) or lora (adapters)."),
     freeze_layers: int = typer.Option(20, "--freeze-layers", help="freeze: lower blocks kept fixed (of 30)."),
     lora_rank: int = typer.Option(16, "--lora-rank", help="lora: adapter rank."),
-    max_steps: int = typer.Option(300, "--max-steps", help="Optimizer steps (batches) at most."),
+    max_steps: int = typer.Option(600, "--max-steps", help="Optimizer steps (batches) at most."),
     max_minutes: float = typer.Option(
-        30.0, "--max-minutes", help="Training minutes at most; the schedule fits whichever ends first."
+        32.0, "--max-minutes", help="Training minutes at most; the schedule fits whichever ends first."
     ),
     epochs: float | None = typer.Option(None, "--epochs", help="Instead of --max-steps: passes over train.jsonl."),
     lr: float = typer.Option(
         1e-3, "--lr", help="Peak AdamW learning rate (linear warm-up then decay; 2e-4 suits freeze)."
     ),
     batch_size: int = typer.Option(4, "--batch-size", help="Records per step."),
-    max_seq_len: int = typer.Option(512, "--max-seq-len", help="Longer records are left out."),
-    curriculum: float = typer.Option(0.35, "--curriculum", help="Share of steps on the gold passage alone."),
+    max_seq_len: int = typer.Option(800, "--max-seq-len", help="Longer records are left out."),
+    curriculum: float = typer.Option(0.2, "--curriculum", help="Share of steps on the gold passage alone."),
     dev_limit: int = typer.Option(60, "--dev-limit", help="Dev records answered for the dev metrics."),
     seed: int = typer.Option(0, "--seed"),
     synthetic: str = SYNTHETIC_OPTION,
+    precision: str = typer.Option(
+        "auto", "--precision", help="auto (bfloat16 autocast where the CPU has AMX, else float32), float32, bfloat16."
+    ),
     out: Path | None = typer.Option(
         None, "--out", help="Work folder (checkpoint, model/); default under RAG_DATA_DIR/models."
     ),
@@ -144,6 +179,7 @@ def finetune_command(
         dev_limit=dev_limit,
         seed=seed,
         synthetic=synthetic,
+        precision=precision,
     )
     bar, on_step = _step_bar(max_steps)
     summary = run_finetune(

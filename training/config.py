@@ -8,8 +8,9 @@ from core.errors import InputError
 from evaluation.synthetic import excludes_synthetic
 
 METHODS = ("freeze", "lora")
+PRECISIONS = ("auto", "float32", "bfloat16")
 BUDGET_FIELDS = ("max_steps", "max_minutes", "checkpoint_every", "dev_limit")
-ADDED_FIELDS = ("synthetic",)  # fields that came after runs were made (see ``folder_identity``)
+ADDED_FIELDS = ("synthetic", "precision")  # fields that came after runs were made (see ``folder_identity``)
 
 
 @dataclass(frozen=True)
@@ -29,11 +30,14 @@ class FinetuneConfig:
     dev_limit: int = 60  # dev records answered after training for the dev metrics
     seed: int = 0
     synthetic: str = "include"  # exclude: train.jsonl's records marked synthetic are left out
+    precision: str = "auto"  # auto: bfloat16 autocast where the CPU has AMX, else float32 (``training.train``)
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
             raise InputError(f"unknown --method {self.method!r}; expected one of: {', '.join(METHODS)}.")
         excludes_synthetic(self.synthetic)  # raises on anything but include or exclude
+        if self.precision not in PRECISIONS:
+            raise InputError(f"unknown --precision {self.precision!r}; expected one of: {', '.join(PRECISIONS)}.")
         if not 0 <= self.curriculum < 1:
             raise InputError(f"curriculum {self.curriculum} is out of range; expected 0 <= x < 1.")
         if self.max_minutes <= 0:

@@ -11,7 +11,7 @@ from typing import Any
 from core.db import connection
 from core.errors import InputError
 from core.settings import Settings
-from evaluation.dev_metrics import dev_metrics
+from evaluation.dev_metrics import choose_decoding
 from evaluation.synthetic import select_records
 from models.artifact import ModelArtifact, file_sha256, weights_sha256
 from models.embedder import Embedder, load_embedder
@@ -19,7 +19,7 @@ from models.generator import HFGenerator, ensure_base_model
 from models.policy import AnswerPolicy, default_policy
 from models.registry import register_base, register_model
 from training.config import FinetuneConfig
-from training.train import train
+from training.train import resolved_precision, train
 
 RUN_FILE = "finetune.json"
 
@@ -60,7 +60,7 @@ def load_base(settings: Settings) -> tuple[Any, Any, ModelArtifact]:
     base = ensure_base_model(settings)
     if settings.torch_threads:
         torch.set_num_threads(settings.torch_threads)
-    # fp32: this kind of CPU (no AVX-512 BF16) runs bf16 autocast several times slower.
+    # fp32 weights; where the CPU has AMX the steps run under bf16 autocast (``training.train``).
     model = AutoModelForCausalLM.from_pretrained(base.path, dtype=torch.float32)
     return model, AutoTokenizer.from_pretrained(base.path), base
 
@@ -80,12 +80,13 @@ def _measure_on_dev(
     config: FinetuneConfig,
     embedder: Embedder | None,
     progress: Callable,
-) -> tuple[dict, AnswerPolicy]:
-    """``dev_metrics`` of the trained model as it is served (a LoRA model merged), through the
-    answer function, and the answer policy calibrated on dev."""
+) -> tuple[dict, AnswerPolicy, dict[str, dict]]:
+    """The dev metrics of the trained model as it is served (a LoRA model merged), through the
+    answer function, under the answer policy calibrated on dev (refusal threshold and decoding,
+    ``choose_decoding``), with each decoding's metrics."""
     if config.method == "lora":
         model = model.merge_and_unload()
-    return dev_metrics(
+    return choose_decoding(
         HFGenerator(model.eval(), tokenizer),
         embedder or load_embedder(settings),
         dev,
@@ -141,7 +142,7 @@ def run_finetune(
     out_dir = out_dir or default_out_dir(settings, config, train_sha256)
     model, state = train(model, tokenizer, records, config, out_dir, on_step=on_step)
     artifact = _save(model, tokenizer, out_dir / "model", config.method)
-    metrics, policy = _measure_on_dev(settings, model, tokenizer, dev, config, embedder, progress)
+    metrics, policy, by_decoding = _measure_on_dev(settings, model, tokenizer, dev, config, embedder, progress)
     summary = {
         "config": config.to_dict(),
         "train_data": {
@@ -153,10 +154,12 @@ def run_finetune(
         "dev_data": {"path": str(dev_path), "sha256": file_sha256(dev_path)},
         "base": {"path": str(base.path), "sha256": base.sha256},
         "sha256": artifact.sha256,
+        "precision": resolved_precision(config),
         "train_minutes": round(state.minutes, 1),
         "steps": len(state.losses),
         "losses": state.losses,
         "dev_metrics": metrics,
+        "dev_metrics_by_decoding": by_decoding,
         "policy": policy.to_dict(),
     }
     (artifact.path / RUN_FILE).write_text(json.dumps(summary, indent=2) + "\n")

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from models.embedder import SentenceTransformerEmbedder, embedder_model_dir, token_batches
+from models.embedder import CachedEmbedder, SentenceTransformerEmbedder, embedder_model_dir, token_batches
+from tests.stand_ins import HashingEmbedder
 
 
 def test_model_dir_is_the_packaged_sentence_transformers_folder():
@@ -39,3 +40,19 @@ def test_vectors_keep_the_input_order_whatever_the_batches(embedder):
     texts = ["short", "a much longer text about hybrid search and reciprocal rank fusion " * 8, "x y", "bread"]
     small = SentenceTransformerEmbedder(embedder._model, embedder.model_dir, batch_size=64, batch_tokens=256)
     np.testing.assert_allclose(small.embed(texts), np.stack([embedder.embed([t])[0] for t in texts]), atol=1e-5)
+
+
+def test_cached_embedder_embeds_each_distinct_text_once():
+    calls = []
+
+    class Counting(HashingEmbedder):
+        def embed(self, texts):
+            calls.append(list(texts))
+            return super().embed(texts)
+
+    cached, plain = CachedEmbedder(Counting()), HashingEmbedder()
+    first = cached.embed(["a b", "c", "a b"])
+    again = cached.embed(["c", "d"])
+    assert calls == [["a b", "c"], ["d"]]
+    assert np.array_equal(first, plain.embed(["a b", "c", "a b"])) and np.array_equal(again, plain.embed(["c", "d"]))
+    assert cached.embed([]).shape == (0, cached.dimension)

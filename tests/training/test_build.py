@@ -52,9 +52,9 @@ def test_hard_negatives_stay_on_their_side_of_the_split(squad_jsonl, tmp_path):
 
 
 def test_cli_prints_the_manifest(squad_jsonl, tmp_path, settings, monkeypatch):
-    import evaluation.corpus
+    import models.embedder
 
-    monkeypatch.setattr(evaluation.corpus, "load_embedder", lambda settings: HashingEmbedder())  # hard negatives
+    monkeypatch.setattr(models.embedder, "load_embedder", lambda settings: HashingEmbedder())  # the search, the reader
     env = {"RAG_DATA_DIR": str(settings.data_dir), "RAG_DATABASE_URL": settings.database_url}
     feedback = write_exchanges(tmp_path / "feedback.jsonl", three_exchanges())
     args = [
@@ -72,7 +72,9 @@ def test_cli_prints_the_manifest(squad_jsonl, tmp_path, settings, monkeypatch):
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout)
     assert manifest["counts"]["train"]["records"] > 0 and manifest["feedback"]["records"] == 2
-    assert manifest["parameters"]["hard_negatives"] == 1
+    assert manifest["parameters"]["layout"] == "served" and manifest["parameters"]["k"] == 5
+    train = _read(tmp_path / "qa" / "train.jsonl")
+    assert all(1 <= len(r["passages"]) <= 5 for r in train if r["origin"] == "squad")  # the searched top k
     assert (settings.data_dir / "qa_corpus").is_dir()  # the paragraphs were ingested for the search
     excluded = CliRunner().invoke(app, [*args, "--synthetic", "exclude"], env=env)
     assert excluded.exit_code == 0 and json.loads(excluded.stdout)["feedback"]["records"] == 0

@@ -13,9 +13,9 @@ from models.registry import get_model
 from tests.stand_ins import HashingEmbedder
 from tests.training.finetune_fixtures import qa_records, tiny_model, tiny_tokenizer, write_jsonl
 from training.batches import IGNORE, Example, answer_masked, bucketed_batches, collate, gold_only
-from training.config import FinetuneConfig
+from training.config import ADDED_FIELDS, FinetuneConfig
 from training.finetune import RUN_FILE, run_finetune, training_records
-from training.train import encode_records, lr_factor, train
+from training.train import encode_records, lr_factor, resolved_precision, train
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +49,10 @@ def test_bucketing_groups_lengths_and_pads():
     assert sorted(len(e.input_ids) for b in batches for e in b) == list(range(1, 33))
     assert all(max(len(e.input_ids) for e in b) - min(len(e.input_ids) for e in b) <= 3 for b in batches)
     batch = collate(batches[0], pad_id=0)
-    assert batch["input_ids"].shape == batch["labels"].shape == batch["attention_mask"].shape
-    assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE).all()
+    assert batch["input_ids"].shape == batch["labels"].shape and set(batch) == {"input_ids", "labels"}
+    lengths = [len(e.input_ids) for e in batches[0]]
+    for row, length in enumerate(lengths):  # right padding, never a label
+        assert (batch["input_ids"][row, length:] == 0).all() and (batch["labels"][row, length:] == IGNORE).all()
 
 
 def test_schedule_warms_up_then_decays():
@@ -66,6 +68,17 @@ def test_config_rejects_bad_values():
         FinetuneConfig(max_minutes=0)
     with pytest.raises(InputError, match="--synthetic 'drop'"):
         FinetuneConfig(synthetic="drop")
+    with pytest.raises(InputError, match="--precision 'fp8'"):
+        FinetuneConfig(precision="fp8")
+
+
+def test_precision_auto_follows_the_cpu_and_an_explicit_one_is_kept():
+    import torch
+
+    assert resolved_precision(FinetuneConfig(precision="float32")) == "float32"
+    assert resolved_precision(FinetuneConfig(precision="bfloat16")) == "bfloat16"
+    amx = torch.cpu._is_amx_tile_supported()
+    assert resolved_precision(FinetuneConfig()) == ("bfloat16" if amx else "float32")
 
 
 def test_synthetic_exclude_drops_the_synthetic_training_records(tmp_path):
@@ -82,7 +95,7 @@ def test_synthetic_exclude_drops_the_synthetic_training_records(tmp_path):
 def test_synthetic_choice_is_part_of_the_run_but_keeps_old_folders():
     include, exclude = FinetuneConfig(), FinetuneConfig(synthetic="exclude")
     assert include.identity() != exclude.identity()
-    before = {k: v for k, v in include.identity().items() if k != "synthetic"}  # made before the field existed
+    before = {k: v for k, v in include.identity().items() if k not in ADDED_FIELDS}  # made before the fields existed
     assert include.folder_identity() == before and exclude.folder_identity()["synthetic"] == "exclude"
     assert FinetuneConfig.from_dict(before).identity() == include.identity()  # its checkpoint resumes
 
@@ -92,13 +105,13 @@ def _config(**changes):
     return FinetuneConfig(**{**values, **changes})
 
 
-@pytest.mark.parametrize("method", ["freeze", "lora"])
-def test_a_few_steps_lower_the_loss(tokenizer, tmp_path, method):
+@pytest.mark.parametrize(("method", "precision"), [("freeze", "float32"), ("lora", "float32"), ("lora", "bfloat16")])
+def test_a_few_steps_lower_the_loss(tokenizer, tmp_path, method, precision):
     model, state = train(
         tiny_model(tokenizer),
         tokenizer,
         qa_records(),
-        _config(method=method, lr=1e-1 if method == "lora" else 1e-2),
+        _config(method=method, lr=1e-1 if method == "lora" else 1e-2, precision=precision),
         tmp_path,
     )
     assert len(state.losses) == 24 and state.drawn["gold"] + state.drawn["full"] == 24
@@ -148,7 +161,8 @@ def test_run_saves_registers_and_loads_the_artifact(tokenizer, tmp_path, setting
     assert on_disk["train_data"]["sha256"] and on_disk["config"]["max_steps"] == 4 and len(on_disk["losses"]) == 4
     assert on_disk["config"]["synthetic"] == "include" and on_disk["train_data"]["synthetic_dropped"] == 0
     assert {"f1", "exact_match", "citation_accuracy", "refusal_accuracy"} <= set(on_disk["dev_metrics"])
-    assert on_disk["policy"]["decoding"] == "copy" and "refusal_threshold" in on_disk["policy"]
+    assert set(on_disk["dev_metrics_by_decoding"]) == {"copy", "free"} and "refusal_threshold" in on_disk["policy"]
+    assert on_disk["dev_metrics_by_decoding"][on_disk["policy"]["decoding"]] == on_disk["dev_metrics"]
     record = get_model(conn, summary["model_id"])
     assert record.status == "candidate" and record.kind == "full" and record.sha256 == on_disk["sha256"]
     assert record.parent_id is not None and record.metrics["f1"] == on_disk["dev_metrics"]["f1"]
