@@ -1,6 +1,8 @@
 """Dev metrics of a model on QA records, through the one answer function (``answering.answer``):
 calibrate the model's refusal threshold on a seeded sample, then answer the sample again under
-the calibrated policy and score what it returned with the SQuAD metrics."""
+the calibrated policy and score what it returned with the SQuAD metrics. ``choose_decoding``
+does that for each decoding (copy, free) and keeps the one with the higher F1, so the policy a
+model is served with decodes the way that answered its dev records best."""
 
 from dataclasses import replace
 
@@ -8,7 +10,7 @@ from answering.answer import Answer, answer
 from evaluation.qa_metrics import Judged, score, seeded_sample
 from models.embedder import Embedder
 from models.generator import Generator
-from models.policy import AnswerPolicy
+from models.policy import DECODINGS, AnswerPolicy
 from models.prompt import strip_markers
 
 
@@ -72,3 +74,32 @@ def dev_metrics(
     calibrated = replace(uncalibrated, refusal_threshold=None if threshold is None else round(threshold, 4))
     final = first if calibrated == uncalibrated else answers(calibrated)
     return score([_judged(a, r) for a, r in zip(final, sample)]), calibrated
+
+
+def choose_decoding(
+    generator: Generator,
+    embedder: Embedder,
+    records: list[dict],
+    *,
+    policy: AnswerPolicy,
+    limit: int,
+    seed: int,
+    progress=lambda xs: xs,
+) -> tuple[dict, AnswerPolicy, dict[str, dict]]:
+    """``dev_metrics`` under each decoding; the metrics and calibrated policy of the one with
+    the higher F1 (``policy``'s own decoding on a tie), and every decoding's metrics."""
+    measured = {
+        decoding: dev_metrics(
+            generator,
+            embedder,
+            records,
+            policy=replace(policy, decoding=decoding),
+            limit=limit,
+            seed=seed,
+            progress=progress,
+        )
+        for decoding in sorted(DECODINGS, key=lambda d: d != policy.decoding)
+    }
+    chosen = max(measured, key=lambda d: measured[d][0]["f1"])  # the first (the policy's) wins a tie
+    metrics, calibrated = measured[chosen]
+    return metrics, calibrated, {decoding: result[0] for decoding, result in measured.items()}

@@ -14,8 +14,10 @@ decoded so far:
   only the longest marker's length is left of ``max_new_tokens`` (the base model seldom ends
   within the budget; its answer then spends its last tokens on the marker);
 - while a marker is open (opened by this rule or by the model), only the tokens that continue
-  it into a valid ``[n]`` are allowed, the best of them by the model's own logits: the passage
-  number is the model's choice. After ``]`` the answer may end.
+  it into a valid ``[n]`` are allowed, the best of them by the model's own logits; when the
+  answer written before the marker is text of some of the passages (``passages_holding``), only
+  their numbers are allowed, so a copied answer cites the passage it came from; otherwise the
+  passage number is the model's choice. After ``]`` the answer may end.
 
 Markers follow the tokenizer's split of a training target, ``format_answer("Paris", [n])``
 (SmolLM2: ``Paris``, `` [``, ``1``, ``2``, ``]`` for ``[12]``), so a fine-tuned model meets the
@@ -28,6 +30,7 @@ budget runs low; a marker that does not begin with the opening token (the second
 ``[1][2]``, written ``][``) is not constrained, and the citation check drops it when it is
 invalid."""
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,21 @@ from core.errors import ConfigError
 from models.prompt import REFUSAL, format_answer, is_refusal, parse_citations
 
 _ANSWER = "Paris"  # any short answer: a marker's tokens are what follows it in a target
+_OPEN_MARKER = re.compile(r"\s*\[[\d\s,]*$")  # a marker being written at the end of an answer
+_EDGE_PUNCTUATION = " \t\n.,;:!?\"'()"
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def passages_holding(answer: str, passages: list[str]) -> tuple[int, ...]:
+    """The numbers (from 1) of the passages whose text holds ``answer`` (case and spacing aside,
+    punctuation at its ends dropped); empty for an empty answer."""
+    wanted = _normalised(answer).strip(_EDGE_PUNCTUATION)
+    if not wanted:
+        return ()
+    return tuple(n for n, passage in enumerate(passages, start=1) if wanted in _normalised(passage))
 
 
 @dataclass(frozen=True)
@@ -88,13 +106,21 @@ class CitationConstraint:
     """Free decoding's rule (see the module docstring) for one answer to ``n_passages`` passages."""
 
     def __init__(
-        self, book: MarkerBook, tokenizer: Any, end_ids: frozenset[int], *, n_passages: int, max_new_tokens: int
+        self,
+        book: MarkerBook,
+        tokenizer: Any,
+        end_ids: frozenset[int],
+        *,
+        passages: list[str],
+        force: bool,
+        max_new_tokens: int,
     ):
-        self._tokenizer = tokenizer
+        self._book, self._tokenizer = book, tokenizer
         self._end_ids = end_ids
-        self._n_passages = n_passages
+        self._passages = passages if force else []
+        self._n_passages = len(self._passages)
         self._max_new_tokens = max_new_tokens
-        self._markers = book.markers(tuple(range(1, n_passages + 1))) if n_passages else None
+        self._markers = book.markers(tuple(range(1, self._n_passages + 1))) if self._n_passages else None
 
     def next_token(self, answer_ids: list[int], logits: Any) -> int:
         """The greedy next token of the answer decoded so far (``answer_ids``)."""
@@ -102,12 +128,21 @@ class CitationConstraint:
         if self._markers is None:
             return best
         allowed = self._markers.continuation(answer_ids)
+        if allowed is not None:
+            allowed = self._grounded(answer_ids) or allowed
         last_chance = self._max_new_tokens - len(answer_ids) == self._markers.longest
         if allowed is None and (best in self._end_ids or last_chance) and self._needs_citation(answer_ids):
             allowed = self._markers.following[()]
         if allowed is None:
             return best
         return allowed[int(logits[allowed].argmax())]
+
+    def _grounded(self, answer_ids: list[int]) -> list[int] | None:
+        """Inside a marker: its allowed next tokens among the numbers of the passages that hold
+        the answer written before it; None when no passage holds it."""
+        text = _OPEN_MARKER.sub("", self._tokenizer.decode(answer_ids, skip_special_tokens=True))
+        holding = passages_holding(text, self._passages)
+        return self._book.markers(holding).continuation(answer_ids) if holding else None
 
     def _needs_citation(self, answer_ids: list[int]) -> bool:
         text = self._tokenizer.decode(answer_ids, skip_special_tokens=True).strip()

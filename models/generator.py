@@ -149,7 +149,8 @@ class HFGenerator:
             self._markers,
             self.tokenizer,
             self._stop_ids,
-            n_passages=len(passages) if policy.force_citations else 0,
+            passages=passages,
+            force=policy.force_citations,
             max_new_tokens=budget,
         )
 

@@ -9,9 +9,9 @@ as a remote engine allows.
 - The engine cannot be constrained, so citations are checked and repaired as the text streams
   (``CitationRepair``): a marker naming a passage that was not given is dropped before it is
   shown, and an answer with no valid marker, when the policy cites (copy decoding, or free
-  decoding with ``force_citations``), gets the marker of its best-supported passage (the one
-  sharing the most words with it) as a last piece. A refusal is left bare; ``answering.answer``
-  recognises it (``is_refusal``) and shows exactly ``REFUSAL``.
+  decoding with ``force_citations``), gets the marker of its best-supported passage (the first
+  that holds it as text, else the one sharing the most words with it) as a last piece. A
+  refusal is left bare; ``answering.answer`` recognises it (``is_refusal``) and shows exactly ``REFUSAL``.
 - The engine gives no refusal score: ``refusal_score`` is None and ``refusal_threshold`` cannot
   decide; the engine's own refusal sentence is the model's refusal. Copy decoding's span of a
   passage cannot be enforced either, only its citation.
@@ -33,6 +33,7 @@ import psycopg
 
 from core.errors import ConfigError
 from core.settings import Settings
+from models.cite_constraint import passages_holding
 from models.generator import TokenStream
 from models.policy import AnswerPolicy
 from models.prompt import is_refusal, parse_citations
@@ -97,7 +98,11 @@ class RemoteStream(TokenStream):
 
 
 def best_supported(answer: str, passages: list[str]) -> int:
-    """The number of the passage sharing the most words with ``answer`` (the first on a tie)."""
+    """The number of the first passage that holds ``answer`` as text, else of the one sharing the
+    most words with it (the first on a tie)."""
+    holding = passages_holding(answer, passages)
+    if holding:
+        return holding[0]
     words = set(_WORD.findall(answer.lower()))
     overlaps = [len(words & set(_WORD.findall(passage.lower()))) for passage in passages]
     return overlaps.index(max(overlaps)) + 1

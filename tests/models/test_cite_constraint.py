@@ -3,7 +3,7 @@ the generator that uses it (on a scripted model)."""
 
 import pytest
 
-from models.cite_constraint import CitationConstraint, MarkerBook
+from models.cite_constraint import CitationConstraint, MarkerBook, passages_holding
 from models.generator import END_OF_TURN, HFGenerator, end_of_turn_ids
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, parse_citations, render_prompt
@@ -14,11 +14,25 @@ from tests.stand_ins import token_ids as _ids
 PASSAGES = ["Paris is the capital of France.", "Lyon is a city in France."]
 
 
-def _decode(tokenizer, answer: str, preferred: list[str], n_passages: int | None, max_new_tokens: int = 16) -> str:
-    """Greedy decoding on from ``answer`` with the same preferences at every step."""
+def _decode(
+    tokenizer,
+    answer: str,
+    preferred: list[str],
+    n_passages: int | None,
+    max_new_tokens: int = 16,
+    passages: list[str] | None = None,
+) -> str:
+    """Greedy decoding on from ``answer`` with the same preferences at every step, over
+    ``passages`` (default: ``n_passages`` passages that hold no answer; None: not citing)."""
     ends = end_of_turn_ids(tokenizer)
+    passages = passages or [f"Passage number {n}." for n in range(1, (n_passages or 0) + 1)]
     constraint = CitationConstraint(
-        MarkerBook(tokenizer), tokenizer, ends, n_passages=n_passages or 0, max_new_tokens=max_new_tokens
+        MarkerBook(tokenizer),
+        tokenizer,
+        ends,
+        passages=passages,
+        force=n_passages is not None,
+        max_new_tokens=max_new_tokens,
     )
     ids, logits = _ids(tokenizer, answer), _logits(tokenizer, preferred)
     while len(ids) < max_new_tokens:
@@ -68,6 +82,22 @@ def test_an_answer_citing_only_a_missing_passage_is_made_to_cite(base_tokenizer)
     assert _decode(base_tokenizer, "Paris [7]", [END_OF_TURN, "1"], n_passages=2) == "Paris [7] [1]"
 
 
+def test_an_answer_that_is_passage_text_cites_a_passage_holding_it(base_tokenizer):
+    passages = ["Lyon is a city in France.", "Paris is the capital of France.", "PARIS,  the capital."]
+    assert _decode(base_tokenizer, "Lyon", [END_OF_TURN, "2", "1"], 3, passages=passages) == "Lyon [1]"
+    assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "3", "2"], 3, passages=passages) == "Paris [3]"
+    assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "1", "2"], 3, passages=passages) == "Paris [2]"
+    assert _decode(base_tokenizer, "Marseille", [END_OF_TURN, "3"], 3, passages=passages) == "Marseille [3]"
+    assert _decode(base_tokenizer, "Lyon [", [END_OF_TURN, "3"], 3, passages=passages) == "Lyon [1]"
+
+
+def test_passages_holding_ignores_case_spacing_and_edge_punctuation():
+    passages = ["Paris is the capital of France.", "Lyon, a city.", "Saint  Bernadette Soubirous"]
+    assert passages_holding("saint bernadette soubirous.", passages) == (3,)
+    assert passages_holding("Lyon", passages) == (2,) and passages_holding("capital", passages) == (1,)
+    assert passages_holding("Marseille", passages) == () and passages_holding(" . ", passages) == ()
+
+
 def test_without_passages_decoding_is_plain_greedy(base_tokenizer):
     assert _decode(base_tokenizer, "Paris", [END_OF_TURN, "1"], n_passages=None) == "Paris"
 
@@ -85,6 +115,6 @@ def test_free_decoding_cites_unless_the_policy_says_not_to(base_tokenizer):
     prompt = render_prompt("What is the capital of France?", PASSAGES, base_tokenizer)
     generator = HFGenerator(_scripted(base_tokenizer, prompt), base_tokenizer)
     free = AnswerPolicy(decoding="free", max_new_tokens=8)
-    assert "".join(generator.generate(prompt, PASSAGES, free)) == "Paris [2]"
+    assert "".join(generator.generate(prompt, PASSAGES, free)) == "Paris [1]"  # passage 1 holds it
     uncited = AnswerPolicy(decoding="free", force_citations=False, max_new_tokens=8)
     assert "".join(generator.generate(prompt, PASSAGES, uncited)) == "Paris"

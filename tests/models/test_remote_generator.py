@@ -17,7 +17,7 @@ import pytest
 from models.policy import AnswerPolicy
 from models.prompt import REFUSAL, is_refusal, render_prompt
 from models.registry import get_model, register_model
-from models.remote_generator import ChatMLTemplate, CitationRepair, RemoteGenerator, openai_client
+from models.remote_generator import ChatMLTemplate, CitationRepair, RemoteGenerator, best_supported, openai_client
 from retrieval.base import SearchHit
 from service.app import create_app
 from service.keys import Role, create_key
@@ -158,6 +158,12 @@ def test_the_repair_holds_a_marker_until_it_closes(chunks, force, shown):
     repair = CitationRepair(PASSAGES, force=force)
     pieces = [piece for chunk in chunks for piece in repair.feed(chunk)] + repair.finish()
     assert all(pieces) and "".join(pieces) == shown
+
+
+def test_the_repair_cites_the_passage_holding_the_answer_before_word_overlap():
+    passages = ["Paris is the capital of France.", "The capital, Paris, lies on the Seine."]
+    assert best_supported("the capital, Paris", passages) == 2  # held by 2; the overlap ties
+    assert best_supported("Seine river", passages) == 2 and best_supported("Lyon", passages) == 1
 
 
 def test_the_service_answers_through_a_remote_engine_and_logs_the_remote_model(rag_engine, engine_settings, conn):
