@@ -9,7 +9,8 @@ whether its tokens are the fp32 tokens.
 Variants: fp32 and bf16 through the transformers forward with a dynamic KV cache;
 ``models.decoding``'s fused fp32 step (``fp32-fused``, what serving and evaluation run); int8
 dynamic quantization of the linear layers; a static KV cache with the decode step compiled by
-``torch.compile`` (fp32, and bf16 where the CPU has native bf16).
+``torch.compile`` (fp32, and bf16 where the CPU has native bf16). Beside them, in the same run,
+llama.cpp's single-stream decode on the shipped GGUF file (``bench.generate_llama``).
 
     nice -n 10 .venv/bin/python -m bench.generate --tokens 48 --json
 
@@ -19,10 +20,11 @@ each token's step, measured in the same run:
 
     nice -n 10 .venv/bin/python -m bench.generate --copy --tokens 32 --json
 
-``--http``: ``/generate`` p50/p99 latency with 4 concurrent clients against ``rag serve`` on
-127.0.0.1 over the configured data dir (see ``bench.generate_http``):
+``--http``: ``/generate`` requests/s and p50/p99 latency at 1, 4 and 8 concurrent clients
+against ``rag serve`` on 127.0.0.1 over the configured data dir, with the ratios against one
+client (see ``bench.generate_http``):
 
-    nice -n 10 .venv/bin/python -m bench.generate --http --requests 24 --json
+    nice -n 10 .venv/bin/python -m bench.generate --http --clients 1 4 8 --requests 24 --json
 """
 
 import argparse
@@ -38,6 +40,7 @@ import torch
 
 from bench.generate_copy import copy_constraint_cost
 from bench.generate_http import http_generate_latency
+from bench.generate_llama import llama_cpp_decode
 from core.settings import Settings
 from models.decoding import Decoder
 from models.generator import ensure_base_model
@@ -224,6 +227,9 @@ def decode_speed(tokens: int, prompt_chars: int, only: list[str] | None) -> dict
 
     bandwidth = read_bandwidth()
     rows = variant_rows(base, input_ids, tokens, bandwidth, only)
+    llama_cpp = llama_cpp_decode(text + "\nIn one sentence:", tokens, torch.get_num_threads())
+    if llama_cpp:
+        print(f"{'llama.cpp (GGUF)':>22}: {llama_cpp['tok_s']:6.2f} tok/s", file=sys.stderr, flush=True)
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -235,6 +241,7 @@ def decode_speed(tokens: int, prompt_chars: int, only: list[str] | None) -> dict
         "prompt_tokens": int(input_ids.shape[1]),
         "decoded_tokens": tokens,
         "rows": [asdict(row) for row in rows],
+        "llama_cpp": llama_cpp,
     }
 
 
@@ -246,8 +253,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument("--http", action="store_true", help="measure /generate latency over HTTP instead")
     parser.add_argument("--copy", action="store_true", help="measure the copy constraint against the decode step")
-    parser.add_argument("--clients", type=int, default=4, help="--http: concurrent clients")
-    parser.add_argument("--requests", type=int, default=24, help="--http: requests after one warm-up")
+    parser.add_argument(
+        "--clients", type=int, nargs="+", default=[1, 4, 8], help="--http: concurrent clients, one run each"
+    )
+    parser.add_argument("--requests", type=int, default=24, help="--http: requests per run, after one warm-up")
     return parser
 
 

@@ -118,6 +118,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         1_000_000, ge=1024, description="Largest request body the service reads, in bytes (413 beyond)."
     )
+    max_concurrent_answers: int = Field(
+        8,
+        ge=1,
+        description="Answers one service process generates at once; their decode steps run as one batch "
+        "(models/decoding.py), later requests wait for a slot.",
+    )
 
     @property
     def faiss_dir(self) -> Path:

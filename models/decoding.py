@@ -17,9 +17,16 @@ cores: ``rag`` sets ``OMP_WAIT_POLICY=PASSIVE`` before torch loads (``core/__ini
 
 ``Decoder(model).start(prompt_ids, capacity)`` prefills and returns a session holding the
 prompt's logits; ``session.step(token)`` appends one token and returns the next logits;
-``session.crop(n)`` forgets everything after the first n positions. Sessions are independent,
-so one ``Decoder`` serves concurrent requests."""
+``session.crop(n)`` forgets everything after the first n positions.
 
+Concurrent sessions of one ``Decoder`` share their steps: a step costs one read of the weights
+whether it carries one sequence or eight, so ``StepBatcher`` runs the steps that are waiting
+when a step ends as one batched step (``FusedLlama.step_many``: every projection one
+matrix-matrix product over the batch, attention per sequence over its own cache). A session
+that finishes or is abandoned simply stops asking, and the next step runs without it. Prefills
+(the model's forward, which keeps both cores busy) run one at a time."""
+
+import threading
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,10 +47,11 @@ class Session(Protocol):
 class CacheSession:
     """Decoding with the model's own forward and a transformers ``DynamicCache``."""
 
-    def __init__(self, model: Any, prompt_ids: list[int], *, keep_logits: int = 1):
+    def __init__(self, model: Any, prompt_ids: list[int], *, keep_logits: int = 1, lock: Any = None):
         from transformers import DynamicCache
 
         self.model, self.cache, self.length = model, DynamicCache(), len(prompt_ids)
+        self._lock = lock or threading.Lock()  # the decoder's: one forward of the model at a time
         with torch.inference_mode():
             inputs = torch.tensor([prompt_ids])
             logits = model(
@@ -52,7 +60,7 @@ class CacheSession:
         self.logits = logits[0] if keep_logits > 1 else logits[0, -1]
 
     def step(self, token: int) -> torch.Tensor:
-        with torch.inference_mode():
+        with self._lock, torch.inference_mode():
             output = self.model(input_ids=torch.tensor([[token]]), past_key_values=self.cache, use_cache=True)
         self.logits = output.logits[0, -1]
         self.length += 1
@@ -112,36 +120,42 @@ class FusedLlama:
         self.head = _array(model.lm_head.weight)
 
     def _rms_norm(self, hidden: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        return weight * (hidden / np.sqrt(np.mean(hidden * hidden) + self.eps))
+        """Each row of ``hidden`` (batch x hidden size) normalised and scaled."""
+        return weight * (hidden / np.sqrt(np.mean(hidden * hidden, axis=-1, keepdims=True) + self.eps))
 
     def _rotate(self, x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
         half = self.head_dim // 2
         return x * cos + np.concatenate((-x[:, half:], x[:, :half]), axis=1) * sin
 
-    def step(self, keys: np.ndarray, values: np.ndarray, position: int, token: int) -> np.ndarray:
-        """The logits after ``token`` at ``position``, writing its key into ``keys`` (layers x
-        kv heads x head dim x positions, so that the scores are one strided product) and its
-        value into ``values`` (layers x kv heads x positions x head dim)."""
+    def step_many(
+        self, caches: list[tuple[np.ndarray, np.ndarray]], positions: list[int], tokens: list[int]
+    ) -> np.ndarray:
+        """The logits (batch x vocabulary) after each sequence's ``tokens[b]`` at ``positions[b]``,
+        writing its key into ``caches[b][0]`` (layers x kv heads x head dim x positions, so that
+        the scores are one strided product) and its value into ``caches[b][1]`` (layers x kv
+        heads x positions x head dim). Every weight is read once for the whole batch."""
         q_size, kv_size = self.heads * self.head_dim, self.kv_heads * self.head_dim
-        angles = position * self.inv_freq
-        angles = np.concatenate((angles, angles))
+        angles = np.asarray(positions, dtype=np.float32)[:, None] * self.inv_freq[None, :]
+        angles = np.concatenate((angles, angles), axis=1)
         cos, sin = np.cos(angles) * self.rotary_scaling, np.sin(angles) * self.rotary_scaling
-        hidden = self.embed[token]
-        length = position + 1
+        hidden = self.embed[tokens]
+        mixed = np.empty((len(tokens), q_size), dtype=np.float32)
         for index, (norm_in, qkv_weight, o_weight, norm_post, gate_up_weight, down_weight) in enumerate(self.layers):
-            qkv = qkv_weight @ self._rms_norm(hidden, norm_in)
-            query = self._rotate(qkv[:q_size].reshape(self.heads, self.head_dim), cos, sin)
-            key = qkv[q_size : q_size + kv_size].reshape(self.kv_heads, self.head_dim)
-            keys[index, :, :, position] = self._rotate(key, cos, sin)
-            values[index, :, position] = qkv[q_size + kv_size :].reshape(self.kv_heads, self.head_dim)
-            grouped = query.reshape(self.kv_heads, self.heads // self.kv_heads, self.head_dim)
-            scores = np.matmul(grouped, keys[index, :, :, :length]) * self.scale
-            weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
-            weights /= weights.sum(axis=-1, keepdims=True)
-            hidden = hidden + o_weight @ np.matmul(weights, values[index, :, :length]).reshape(q_size)
-            gate, up = np.split(gate_up_weight @ self._rms_norm(hidden, norm_post), 2)
-            hidden = hidden + down_weight @ (gate * 0.5 * (1 + np.tanh(0.5 * gate)) * up)  # SiLU, no overflow
-        return self.head @ self._rms_norm(hidden, self.final_norm)
+            qkv = self._rms_norm(hidden, norm_in) @ qkv_weight.T
+            for row, ((keys, values), position) in enumerate(zip(caches, positions)):
+                query = self._rotate(qkv[row, :q_size].reshape(self.heads, self.head_dim), cos[row], sin[row])
+                key = qkv[row, q_size : q_size + kv_size].reshape(self.kv_heads, self.head_dim)
+                keys[index, :, :, position] = self._rotate(key, cos[row], sin[row])
+                values[index, :, position] = qkv[row, q_size + kv_size :].reshape(self.kv_heads, self.head_dim)
+                grouped = query.reshape(self.kv_heads, self.heads // self.kv_heads, self.head_dim)
+                scores = np.matmul(grouped, keys[index, :, :, : position + 1]) * self.scale
+                weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                weights /= weights.sum(axis=-1, keepdims=True)
+                mixed[row] = np.matmul(weights, values[index, :, : position + 1]).reshape(q_size)
+            hidden = hidden + mixed @ o_weight.T
+            gate, up = np.split(self._rms_norm(hidden, norm_post) @ gate_up_weight.T, 2, axis=1)
+            hidden = hidden + (gate * 0.5 * (1 + np.tanh(0.5 * gate)) * up) @ down_weight.T  # SiLU, no overflow
+        return self._rms_norm(hidden, self.final_norm) @ self.head.T
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
@@ -149,11 +163,61 @@ def _array(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().contiguous().numpy()
 
 
-class FusedSession:
-    """Decoding with ``FusedLlama.step`` after a ``CacheSession`` prefill."""
+class StepBatcher:
+    """One ``FusedLlama.step_many`` at a time over the steps that are waiting: a caller whose
+    step arrives while another batch runs waits, and the first of the waiting callers to wake
+    runs all of them as the next batch."""
 
-    def __init__(self, fused: FusedLlama, prefilled: CacheSession, capacity: int):
-        self._fused, self.length, self.logits = fused, prefilled.length, prefilled.logits
+    def __init__(self, fused: FusedLlama):
+        self._fused = fused
+        self._changed = threading.Condition()
+        self._waiting: list[_PendingStep] = []
+        self._running = False
+        self.batch_sizes: list[int] = []  # each batch's size, in order (for the benchmarks and tests)
+
+    def step(self, keys: np.ndarray, values: np.ndarray, position: int, token: int) -> np.ndarray:
+        mine = _PendingStep(keys, values, position, token)
+        with self._changed:
+            self._waiting.append(mine)
+            while self._running and not mine.finished:
+                self._changed.wait()
+            if mine.finished:
+                return mine.result()
+            batch, self._waiting, self._running = self._waiting, [], True
+        try:
+            logits = self._fused.step_many(
+                [(p.keys, p.values) for p in batch], [p.position for p in batch], [p.token for p in batch]
+            )
+            outcomes = [(row, None) for row in logits]
+        except BaseException as error:  # every caller of the batch gets the failure
+            outcomes = [(None, error)] * len(batch)
+        with self._changed:
+            for pending, (row, error) in zip(batch, outcomes):
+                pending.logits, pending.error, pending.finished = row, error, True
+            self.batch_sizes.append(len(batch))
+            self._running = False
+            self._changed.notify_all()
+        return mine.result()
+
+
+class _PendingStep:
+    def __init__(self, keys: np.ndarray, values: np.ndarray, position: int, token: int):
+        self.keys, self.values, self.position, self.token = keys, values, position, token
+        self.logits: np.ndarray | None = None
+        self.error: BaseException | None = None
+        self.finished = False
+
+    def result(self) -> np.ndarray:
+        if self.error is not None:
+            raise self.error
+        return self.logits
+
+
+class FusedSession:
+    """Decoding with batched ``FusedLlama`` steps (``StepBatcher``) after a ``CacheSession`` prefill."""
+
+    def __init__(self, batcher: StepBatcher, fused: FusedLlama, prefilled: CacheSession, capacity: int):
+        self._batcher, self.length, self.logits = batcher, prefilled.length, prefilled.logits
         shape = (len(fused.layers), fused.kv_heads)
         self._keys = np.zeros((*shape, fused.head_dim, capacity), dtype=np.float32)
         self._values = np.zeros((*shape, capacity, fused.head_dim), dtype=np.float32)
@@ -164,7 +228,7 @@ class FusedSession:
     def step(self, token: int) -> torch.Tensor:
         if self.length >= self._keys.shape[-1]:
             raise ValueError(f"the decode cache holds {self._keys.shape[-1]} positions; start with a larger capacity")
-        self.logits = torch.from_numpy(self._fused.step(self._keys, self._values, self.length, token))
+        self.logits = torch.from_numpy(self._batcher.step(self._keys, self._values, self.length, token))
         self.length += 1
         return self.logits
 
@@ -180,6 +244,8 @@ class Decoder:
     def __init__(self, model: Any, *, fused: bool = True):
         self.model = model
         self._fused = FusedLlama(model) if fused and supports_fused(model) else None
+        self.batcher = StepBatcher(self._fused) if self._fused is not None else None
+        self._forward = threading.Lock()  # prefills, and the unfused steps: one forward at a time
 
     @property
     def is_fused(self) -> bool:
@@ -190,5 +256,6 @@ class Decoder:
         session can grow to ``capacity`` positions."""
         if capacity < len(prompt_ids):
             raise ValueError(f"capacity {capacity} is shorter than the prompt ({len(prompt_ids)} tokens)")
-        prefilled = CacheSession(self.model, prompt_ids, keep_logits=keep_logits)
-        return prefilled if self._fused is None else FusedSession(self._fused, prefilled, capacity)
+        with self._forward:
+            prefilled = CacheSession(self.model, prompt_ids, keep_logits=keep_logits, lock=self._forward)
+        return prefilled if self._fused is None else FusedSession(self.batcher, self._fused, prefilled, capacity)

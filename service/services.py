@@ -34,8 +34,11 @@ class Services:
     metrics: Metrics
     limiter: RateLimiter
     refresh: ServingRefresh | None = None
-    # One generation at a time: on 2 cores two would only slow each other down.
-    generation_lock: threading.Lock = field(default_factory=threading.Lock)
+    # RAG_MAX_CONCURRENT_ANSWERS answers at once; their decode steps share each read of the weights.
+    answer_slots: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.answer_slots = threading.BoundedSemaphore(self.settings.max_concurrent_answers)
 
     def close(self) -> None:
         if self.refresh is not None:

@@ -1,7 +1,7 @@
 """Server-sent events for ``/generate`` with ``"stream": true``.
 
-The model's stream is a blocking iterator, so one worker thread drains it (holding the
-generation lock) and hands each piece to the event loop through an ``asyncio.Queue``. When the
+The model's stream is a blocking iterator, so one worker thread drains it (holding one of the
+service's answer slots) and hands each piece to the event loop through an ``asyncio.Queue``. When the
 client goes away the response generator is closed, sets ``stop``, and the worker closes the
 model's stream at the next piece: the pipeline then marks the log row incomplete."""
 
@@ -11,6 +11,7 @@ import logging
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from fastapi.sse import format_sse_event
@@ -24,11 +25,11 @@ class StreamFailure:
         self.error_id = error_id
 
 
-def drain(open_stream: Callable[[], Iterator[Any]], lock: threading.Lock, stop: threading.Event, emit) -> None:
+def drain(open_stream: Callable[[], Iterator[Any]], slot: AbstractContextManager, stop: threading.Event, emit) -> None:
     """Run in a worker thread: emit each item of the stream, then ``_END``; a failure is
     logged and emitted as a ``StreamFailure``."""
     try:
-        with lock:
+        with slot:
             stream = open_stream()
             try:
                 for item in stream:
@@ -45,7 +46,7 @@ def drain(open_stream: Callable[[], Iterator[Any]], lock: threading.Lock, stop: 
         emit(_END)
 
 
-async def threaded_items(open_stream: Callable[[], Iterator[Any]], lock: threading.Lock) -> AsyncIterator[Any]:
+async def threaded_items(open_stream: Callable[[], Iterator[Any]], slot: AbstractContextManager) -> AsyncIterator[Any]:
     """The stream's items, produced in a worker thread and consumed here without blocking the loop."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue = asyncio.Queue()
@@ -54,7 +55,7 @@ async def threaded_items(open_stream: Callable[[], Iterator[Any]], lock: threadi
     def emit(item: Any) -> None:
         loop.call_soon_threadsafe(queue.put_nowait, item)
 
-    loop.run_in_executor(None, drain, open_stream, lock, stop, emit)
+    loop.run_in_executor(None, drain, open_stream, slot, stop, emit)
     try:
         while (item := await queue.get()) is not _END:
             yield item

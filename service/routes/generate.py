@@ -40,13 +40,13 @@ def generate(
     """Answer the query from retrieved passages, citing them as [n]. Roles: user, admin."""
     answer_request = answer_request_for(request, services, key)
     if request.stream:
-        items = threaded_items(partial(services.answerer.stream, answer_request), services.generation_lock)
+        items = threaded_items(partial(services.answerer.stream, answer_request), services.answer_slots)
         return StreamingResponse(
             sse_events(items, partial(_encode, services)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    with services.generation_lock:
+    with services.answer_slots:
         result = services.answerer.answer(answer_request)
     return observed_response(services, result)
 

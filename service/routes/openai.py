@@ -101,13 +101,13 @@ def chat_completions(
     answer_request = answer_request_for(generate_request, services, key)
     head = _Head(id=f"chatcmpl-{uuid.uuid4().hex}", created=int(time.time()), model=request.model)
     if request.stream:
-        items = threaded_items(partial(services.answerer.stream, answer_request), services.generation_lock)
+        items = threaded_items(partial(services.answerer.stream, answer_request), services.answer_slots)
         return StreamingResponse(
             _chunks(items, head, services),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
-    with services.generation_lock:
+    with services.answer_slots:
         response = observed_response(services, services.answerer.answer(answer_request))
     choice = Choice(message=AssistantMessage(content=response.answer))
     return ChatCompletion(**head.fields(), choices=[choice], usage=usage(response.tokens), rag=_rag(response))

@@ -52,7 +52,7 @@ def loaded_generator(services: Services, log_id: int):
 def replay(services: Services, log_id: int) -> dict[str, Any]:
     """``replay_log`` of ``log_id`` as JSON, run with the app's services (call it in a thread)."""
     settings = services.settings
-    with services.generation_lock, services.pool.connection() as conn:
+    with services.answer_slots, services.pool.connection() as conn:
         report = replay_log(
             settings,
             conn,

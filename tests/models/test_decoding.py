@@ -67,3 +67,70 @@ def test_models_the_step_does_not_reproduce_decode_with_their_own_forward():
     assert not supports_fused(_tiny_llama(torch.bfloat16))
     assert isinstance(Decoder(lora).start(PROMPT, capacity=len(PROMPT)), CacheSession)
     assert supports_fused(lora.merge_and_unload())
+
+
+PROMPTS = [PROMPT, [3, 1, 4, 1, 5, 9, 2, 6], [60, 61, 62]]
+
+
+def _alone(decoder: Decoder) -> list[list[torch.Tensor]]:
+    return [_logits(decoder, prompt, CONTINUATION) for prompt in PROMPTS]
+
+
+def _together(decoder: Decoder) -> list[list[torch.Tensor]]:
+    """Each prompt decoded in its own thread, all stepping at once."""
+    import threading
+
+    results: list = [None] * len(PROMPTS)
+    start = threading.Barrier(len(PROMPTS))
+
+    def run(n: int) -> None:
+        session = decoder.start(PROMPTS[n], capacity=len(PROMPTS[n]) + len(CONTINUATION))
+        start.wait()
+        results[n] = [session.logits.clone()] + [session.step(token).clone() for token in CONTINUATION]
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(PROMPTS))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _slow_first_batch(decoder: Decoder):
+    """Hold the first batched step a moment, so the other sessions' steps queue behind it."""
+    import time
+
+    fused, first = decoder.batcher._fused, []
+    original = fused.step_many
+
+    def slow(*args):
+        if not first:
+            first.append(True)
+            time.sleep(0.3)
+        return original(*args)
+
+    fused.step_many = slow
+
+
+def test_concurrent_sessions_share_steps_and_get_their_own_logits():
+    decoder = Decoder(_tiny_llama())
+    alone = _alone(decoder)
+    _slow_first_batch(decoder)
+    together = _together(decoder)
+    for mine, theirs in zip(together, alone, strict=True):
+        for step_logits, reference in zip(mine, theirs, strict=True):
+            torch.testing.assert_close(step_logits, reference, atol=1e-5, rtol=1e-5)
+    assert max(decoder.batcher.batch_sizes) > 1  # steps of several sessions ran as one
+    assert sum(decoder.batcher.batch_sizes) == 2 * len(PROMPTS) * len(CONTINUATION)  # each step once, alone too
+
+
+def test_a_failed_batch_fails_each_of_its_steps_and_the_next_batch_runs():
+    decoder = Decoder(_tiny_llama())
+    session = decoder.start(PROMPT, capacity=len(PROMPT) + 2)
+    fused, original = decoder.batcher._fused, decoder.batcher._fused.step_many
+    fused.step_many = lambda *args: (_ for _ in ()).throw(RuntimeError("boom"))
+    with pytest.raises(RuntimeError, match="boom"):
+        session.step(1)
+    fused.step_many = original
+    fresh = decoder.start(PROMPT, capacity=len(PROMPT) + 1)
+    assert fresh.step(1).shape == (97,)
