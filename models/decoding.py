@@ -24,7 +24,8 @@ whether it carries one sequence or eight, so ``StepBatcher`` runs the steps that
 when a step ends as one batched step (``FusedLlama.step_many``: every projection one
 matrix-matrix product over the batch, attention per sequence over its own cache). A session
 that finishes or is abandoned simply stops asking, and the next step runs without it. Prefills
-(the model's forward, which keeps both cores busy) run one at a time."""
+(the model's forward, which keeps both cores busy) and batched steps take turns: one
+computation of the model at a time."""
 
 import threading
 from typing import Any, Protocol
@@ -168,8 +169,8 @@ class StepBatcher:
     step arrives while another batch runs waits, and the first of the waiting callers to wake
     runs all of them as the next batch."""
 
-    def __init__(self, fused: FusedLlama):
-        self._fused = fused
+    def __init__(self, fused: FusedLlama, compute: Any):
+        self._fused, self._compute = fused, compute  # ``compute``: held by a batch and by a prefill
         self._changed = threading.Condition()
         self._waiting: list[_PendingStep] = []
         self._running = False
@@ -185,9 +186,10 @@ class StepBatcher:
                 return mine.result()
             batch, self._waiting, self._running = self._waiting, [], True
         try:
-            logits = self._fused.step_many(
-                [(p.keys, p.values) for p in batch], [p.position for p in batch], [p.token for p in batch]
-            )
+            with self._compute:
+                logits = self._fused.step_many(
+                    [(p.keys, p.values) for p in batch], [p.position for p in batch], [p.token for p in batch]
+                )
             outcomes = [(row, None) for row in logits]
         except BaseException as error:  # every caller of the batch gets the failure
             outcomes = [(None, error)] * len(batch)
@@ -244,8 +246,10 @@ class Decoder:
     def __init__(self, model: Any, *, fused: bool = True):
         self.model = model
         self._fused = FusedLlama(model) if fused and supports_fused(model) else None
-        self.batcher = StepBatcher(self._fused) if self._fused is not None else None
-        self._forward = threading.Lock()  # prefills, and the unfused steps: one forward at a time
+        # One computation at a time: a prefill, a batched step or an unfused step (on 2 cores two
+        # at once only slow each other down).
+        self._forward = threading.Lock()
+        self.batcher = StepBatcher(self._fused, self._forward) if self._fused is not None else None
 
     @property
     def is_fused(self) -> bool:
