@@ -1,9 +1,10 @@
 """Dev metrics of a model on QA records, through the one answer function (``answering.answer``):
-calibrate the model's refusal threshold on a seeded sample, then answer the sample again under
-the calibrated policy and score what it returned with the SQuAD metrics. ``choose_decoding``
-does that for each decoding (copy, free) and keeps the one with the higher F1, so the policy a
+``choose_decoding`` calibrates the model's refusal threshold on a seeded sample, answers the
+sample again under the calibrated policy and scores what it returned with the SQuAD metrics;
+it does so for each decoding (copy, free) and keeps the one with the higher F1, so the policy a
 model is served with decodes the way that answered its dev records best."""
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from answering.answer import Answer, answer
@@ -44,28 +45,9 @@ def _judged(result: Answer, record: dict) -> Judged:
     )
 
 
-def dev_metrics(
-    generator: Generator,
-    embedder: Embedder,
-    records: list[dict],
-    *,
-    policy: AnswerPolicy,
-    limit: int,
-    seed: int,
-    progress=lambda xs: xs,
-) -> tuple[dict, AnswerPolicy]:
-    """The metrics of ``limit`` dev records answered under ``policy`` with its refusal threshold
+def _calibrated(answers: Callable[[AnswerPolicy], list[Answer]], sample: list[dict], policy: AnswerPolicy):
+    """The metrics of ``sample`` answered (``answers``) under ``policy`` with its refusal threshold
     calibrated on them, and that calibrated policy."""
-    sample = seeded_sample(records, limit, seed)
-
-    def answers(under: AnswerPolicy) -> list[Answer]:
-        return [
-            answer(
-                r["question"], [p["text"] for p in r["passages"]], generator=generator, embedder=embedder, policy=under
-            )
-            for r in progress(sample)
-        ]
-
     uncalibrated = replace(policy, refusal_threshold=None)
     first = answers(uncalibrated)
     threshold = calibrate_refusal(
@@ -86,18 +68,21 @@ def choose_decoding(
     seed: int,
     progress=lambda xs: xs,
 ) -> tuple[dict, AnswerPolicy, dict[str, dict]]:
-    """``dev_metrics`` under each decoding; the metrics and calibrated policy of the one with
-    the higher F1 (``policy``'s own decoding on a tie), and every decoding's metrics."""
+    """The dev metrics of a seeded sample of ``limit`` records under each decoding, each with its
+    refusal threshold calibrated; the metrics and calibrated policy of the decoding with the
+    higher F1 (``policy``'s own on a tie), and every decoding's metrics."""
+    sample = seeded_sample(records, limit, seed)
+
+    def answers(under: AnswerPolicy) -> list[Answer]:
+        return [
+            answer(
+                r["question"], [p["text"] for p in r["passages"]], generator=generator, embedder=embedder, policy=under
+            )
+            for r in progress(sample)
+        ]
+
     measured = {
-        decoding: dev_metrics(
-            generator,
-            embedder,
-            records,
-            policy=replace(policy, decoding=decoding),
-            limit=limit,
-            seed=seed,
-            progress=progress,
-        )
+        decoding: _calibrated(answers, sample, replace(policy, decoding=decoding))
         for decoding in sorted(DECODINGS, key=lambda d: d != policy.decoding)
     }
     chosen = max(measured, key=lambda d: measured[d][0]["f1"])  # the first (the policy's) wins a tie

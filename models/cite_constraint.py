@@ -103,7 +103,8 @@ class MarkerBook:
 
 
 class CitationConstraint:
-    """Free decoding's rule (see the module docstring) for one answer to ``n_passages`` passages."""
+    """Free decoding's rule (see the module docstring) for one answer to ``passages``; with
+    ``force`` false it leaves every token to the model."""
 
     def __init__(
         self,

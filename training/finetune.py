@@ -131,7 +131,7 @@ def run_finetune(
     progress: Callable = lambda xs: xs,
 ) -> dict:
     """Train the base generator (or ``loaded``: a model, its tokenizer and the artifact it was
-    loaded from), calibrate its answer policy and measure it on dev (``dev_metrics``, through
+    loaded from), calibrate its answer policy and measure it on dev (``choose_decoding``, through
     the answer function serving uses), save and register; returns the run summary (also saved
     as ``finetune.json`` in the artifact folder). ``loaded`` and ``embedder`` (MiniLM, for the
     gate) replace the real models (tests; the CLI leaves them out)."""
